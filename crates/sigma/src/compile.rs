@@ -1,0 +1,758 @@
+//! Compiling rules into one shared matcher.
+//!
+//! Thousands of rules test the same few fields (`Image`, `CommandLine`…)
+//! with plain literals. Instead of every rule scanning every field, the
+//! compiler collects every case-insensitive literal of every rule, per
+//! field, into one Aho-Corasick automaton. One pass over a field value then
+//! answers all `contains`/`startswith`/`endswith`/equality tests of all
+//! rules at once. Rules are also given *triggers*: literals of which at
+//! least one must occur for the rule to match. At run time only rules whose
+//! trigger fired (plus the few without triggers) are evaluated at all.
+//!
+//! Identical tests are shared between rules ([`Atom`]s are deduplicated),
+//! field names are interned once at compile time, and the per-event work
+//! lives in a reusable [`Scratch`](crate::Scratch) so that matching
+//! allocates little.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::Regex;
+
+use crate::collection::{Collection, ParsedFilter, ParsedRule, RuleWarning};
+use crate::condition::Condition;
+use crate::correlation::CorrelationRule;
+use crate::error::RuleError;
+use crate::modifier::{CmpOp, StrKind, TimePart, ValueTest};
+use crate::rule::{Detection, RuleMeta, Search};
+use crate::string::{Piece, SigmaString};
+
+/// Index of an interned field name.
+pub(crate) type FieldId = u32;
+
+/// Where a test looks for its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Source {
+    /// One named field.
+    Field(FieldId),
+    /// Every value of the event (keyword search).
+    Keywords,
+}
+
+/// Flags recording where a literal occurred in a value.
+pub(crate) const HIT_CONTAINS: u8 = 1;
+pub(crate) const HIT_PREFIX: u8 = 2;
+pub(crate) const HIT_SUFFIX: u8 = 4;
+pub(crate) const HIT_EXACT: u8 = 8;
+
+pub(crate) fn kind_flag(kind: StrKind) -> u8 {
+    match kind {
+        StrKind::Contains => HIT_CONTAINS,
+        StrKind::Prefix => HIT_PREFIX,
+        StrKind::Suffix => HIT_SUFFIX,
+        StrKind::Exact => HIT_EXACT,
+    }
+}
+
+/// A leaf test, shared by every rule that uses it.
+#[derive(Debug, Clone)]
+pub(crate) enum AtomTest {
+    /// A case-insensitive literal found by the source's automaton.
+    Lit { pattern: u32, kind: StrKind },
+    /// Any non-null scalar value (`*`).
+    AnyString,
+    /// The empty string.
+    EmptyString,
+    /// A case-insensitive wildcard pattern, matched on lowercased text.
+    Glob { re: Regex },
+    /// A case-sensitive literal comparison.
+    Cased { kind: StrKind, text: String },
+    /// A case-sensitive wildcard pattern.
+    CasedGlob { re: Regex },
+    /// A regular expression search.
+    Regex(Regex),
+    /// IP network membership.
+    Cidr(ipnet::IpNet),
+    /// Numeric comparison.
+    Compare(CmpOp, f64),
+    /// Absent or null.
+    Null,
+    /// Presence.
+    Exists(bool),
+    /// Comparison with another field.
+    FieldRef {
+        other: FieldId,
+        kind: StrKind,
+        cased: bool,
+    },
+    /// Comparison of a date/time part.
+    Time(TimePart, CmpOp, i64),
+}
+
+/// A leaf test applied to a source.
+#[derive(Debug, Clone)]
+pub(crate) struct Atom {
+    pub source: Source,
+    pub test: AtomTest,
+    /// A literal that must occur for the test to hold (for triggers).
+    pub trigger: Option<u32>,
+}
+
+/// A compiled boolean expression over atoms.
+#[derive(Debug, Clone)]
+pub(crate) enum Expr {
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    Atom(u32),
+    Const(bool),
+}
+
+impl Expr {
+    fn and(mut parts: Vec<Expr>) -> Expr {
+        let mut flat = Vec::with_capacity(parts.len());
+        for p in parts.drain(..) {
+            match p {
+                Expr::Const(true) => {}
+                Expr::Const(false) => return Expr::Const(false),
+                Expr::And(inner) => flat.extend(inner),
+                other => flat.push(other),
+            }
+        }
+        match flat.len() {
+            0 => Expr::Const(true),
+            1 => flat.pop().unwrap_or(Expr::Const(true)),
+            _ => Expr::And(flat),
+        }
+    }
+
+    fn or(mut parts: Vec<Expr>) -> Expr {
+        let mut flat = Vec::with_capacity(parts.len());
+        for p in parts.drain(..) {
+            match p {
+                Expr::Const(false) => {}
+                Expr::Const(true) => return Expr::Const(true),
+                Expr::Or(inner) => flat.extend(inner),
+                other => flat.push(other),
+            }
+        }
+        match flat.len() {
+            0 => Expr::Const(false),
+            1 => flat.pop().unwrap_or(Expr::Const(false)),
+            _ => Expr::Or(flat),
+        }
+    }
+
+    fn not(inner: Expr) -> Expr {
+        match inner {
+            Expr::Const(b) => Expr::Const(!b),
+            Expr::Not(e) => *e,
+            other => Expr::Not(Box::new(other)),
+        }
+    }
+}
+
+/// One Aho-Corasick automaton over every literal tested on one source.
+#[derive(Debug, Clone)]
+pub(crate) struct Scanner {
+    pub source: Source,
+    pub ac: AhoCorasick,
+    /// Global id of this scanner's first pattern.
+    pub base: u32,
+}
+
+/// A compiled detection rule.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledRule {
+    pub meta: RuleMeta,
+    pub expr: Expr,
+    /// Global pattern ids of which one must occur; `None` = always evaluate.
+    pub triggers: Option<Vec<u32>>,
+}
+
+/// Index of a rule in a [`RuleSet`].
+pub type RuleId = u32;
+
+/// A compiled, immutable set of Sigma rules, shared across threads.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub(crate) rules: Vec<CompiledRule>,
+    pub(crate) fields: Vec<String>,
+    pub(crate) atoms: Vec<Atom>,
+    pub(crate) scanners: Vec<Scanner>,
+    /// Scanner of each field, if it has literals.
+    pub(crate) field_scanner: Vec<Option<u32>>,
+    pub(crate) keyword_scanner: Option<u32>,
+    /// For each global pattern id: the rules it triggers.
+    pub(crate) pattern_rules: Vec<Vec<RuleId>>,
+    /// For each global pattern id: its scanner.
+    pub(crate) pattern_scanner: Vec<u32>,
+    pub(crate) pattern_count: usize,
+    pub(crate) correlations: Vec<CorrelationRule>,
+    pub(crate) warnings: Vec<RuleWarning>,
+}
+
+/// The result of compiling a collection.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The rules that compiled.
+    pub ruleset: RuleSet,
+    /// Every document that was refused, while loading or compiling.
+    pub errors: Vec<RuleError>,
+}
+
+#[derive(Default)]
+struct Builder {
+    fields: Vec<String>,
+    field_ids: HashMap<String, FieldId>,
+    atoms: Vec<Atom>,
+    atom_ids: HashMap<String, u32>,
+    /// Per source: the literal list and index.
+    literals: Vec<(Source, Vec<String>, HashMap<String, u32>)>,
+    literal_source: HashMap<Source, usize>,
+}
+
+/// Builds the regex for a wildcard pattern over (lowercased unless cased) text.
+fn glob_regex(s: &SigmaString, cased: bool) -> Result<Regex, String> {
+    let mut re = String::from("(?s)^");
+    for p in s.pieces() {
+        match p {
+            Piece::Lit(t) => {
+                let t = if cased { t.clone() } else { t.to_lowercase() };
+                re.push_str(&regex::escape(&t));
+            }
+            Piece::AnyMany => re.push_str(".*"),
+            Piece::AnyOne => re.push('.'),
+            Piece::Placeholder(n) => return Err(format!("unexpanded placeholder %{n}%")),
+        }
+    }
+    re.push('$');
+    regex::RegexBuilder::new(&re)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Splits a pattern into an anchoring kind and one literal, if it has no
+/// inner wildcards.
+fn classify(s: &SigmaString) -> Option<(StrKind, String)> {
+    let pieces = s.pieces();
+    let lead = pieces.first() == Some(&Piece::AnyMany);
+    let trail = pieces.len() > usize::from(lead) && pieces.last() == Some(&Piece::AnyMany);
+    let middle = &pieces[usize::from(lead)..pieces.len() - usize::from(trail)];
+    let text = match middle {
+        [] => String::new(),
+        [Piece::Lit(t)] => t.clone(),
+        _ => return None,
+    };
+    Some((
+        match (lead, trail) {
+            (false, false) => StrKind::Exact,
+            (false, true) => StrKind::Prefix,
+            (true, false) => StrKind::Suffix,
+            (true, true) => StrKind::Contains,
+        },
+        text,
+    ))
+}
+
+impl Builder {
+    fn field(&mut self, name: &str) -> FieldId {
+        if let Some(id) = self.field_ids.get(name) {
+            return *id;
+        }
+        let id = self.fields.len() as FieldId;
+        self.fields.push(name.to_string());
+        self.field_ids.insert(name.to_string(), id);
+        id
+    }
+
+    fn literal(&mut self, source: Source, text: &str) -> (usize, u32) {
+        let slot = match self.literal_source.get(&source) {
+            Some(s) => *s,
+            None => {
+                self.literals.push((source, Vec::new(), HashMap::new()));
+                self.literal_source.insert(source, self.literals.len() - 1);
+                self.literals.len() - 1
+            }
+        };
+        let (_, list, index) = &mut self.literals[slot];
+        if let Some(i) = index.get(text) {
+            return (slot, *i);
+        }
+        let i = list.len() as u32;
+        list.push(text.to_string());
+        index.insert(text.to_string(), i);
+        (slot, i)
+    }
+
+    /// Encodes (scanner slot, local index) until global ids are known.
+    fn local_ref(slot: usize, local: u32) -> u32 {
+        ((slot as u32) << 20) | local
+    }
+
+    fn atom(&mut self, source: Source, test: AtomTest, key: String, trigger: Option<u32>) -> u32 {
+        let key = format!("{source:?}|{key}");
+        if let Some(id) = self.atom_ids.get(&key) {
+            return *id;
+        }
+        let id = self.atoms.len() as u32;
+        self.atoms.push(Atom {
+            source,
+            test,
+            trigger,
+        });
+        self.atom_ids.insert(key, id);
+        id
+    }
+
+    fn value_test(&mut self, source: Source, test: &ValueTest) -> Result<u32, String> {
+        Ok(match test {
+            ValueTest::Str {
+                pattern,
+                cased: false,
+            } => match classify(pattern) {
+                Some((kind, text)) if text.is_empty() => {
+                    if kind == StrKind::Exact {
+                        self.atom(source, AtomTest::EmptyString, "empty".into(), None)
+                    } else {
+                        self.atom(source, AtomTest::AnyString, "any".into(), None)
+                    }
+                }
+                Some((kind, text)) => {
+                    let lower = text.to_lowercase();
+                    let (slot, local) = self.literal(source, &lower);
+                    let r = Self::local_ref(slot, local);
+                    self.atom(
+                        source,
+                        AtomTest::Lit { pattern: r, kind },
+                        format!("lit|{kind:?}|{lower}"),
+                        Some(r),
+                    )
+                }
+                None => {
+                    let re = glob_regex(pattern, false)?;
+                    // The longest literal piece must occur: use it as a trigger.
+                    let longest = pattern
+                        .pieces()
+                        .iter()
+                        .filter_map(|p| match p {
+                            Piece::Lit(t) => Some(t.to_lowercase()),
+                            _ => None,
+                        })
+                        .max_by_key(|t| t.len());
+                    let trigger = longest.filter(|t| t.len() >= 2).map(|t| {
+                        let (slot, local) = self.literal(source, &t);
+                        Self::local_ref(slot, local)
+                    });
+                    let key = format!("glob|{}", re.as_str());
+                    self.atom(source, AtomTest::Glob { re }, key, trigger)
+                }
+            },
+            ValueTest::Str {
+                pattern,
+                cased: true,
+            } => match classify(pattern) {
+                Some((kind, text)) => self.atom(
+                    source,
+                    AtomTest::Cased {
+                        kind,
+                        text: text.clone(),
+                    },
+                    format!("cased|{kind:?}|{text}"),
+                    None,
+                ),
+                None => {
+                    let re = glob_regex(pattern, true)?;
+                    let key = format!("casedglob|{}", re.as_str());
+                    self.atom(source, AtomTest::CasedGlob { re }, key, None)
+                }
+            },
+            ValueTest::Regex(re) => {
+                let key = format!("re|{}|{:?}", re.as_str(), re);
+                self.atom(source, AtomTest::Regex(re.clone()), key, None)
+            }
+            ValueTest::Cidr(net) => {
+                self.atom(source, AtomTest::Cidr(*net), format!("cidr|{net}"), None)
+            }
+            ValueTest::Compare(op, n) => self.atom(
+                source,
+                AtomTest::Compare(*op, *n),
+                format!("cmp|{op:?}|{n}"),
+                None,
+            ),
+            ValueTest::Null => self.atom(source, AtomTest::Null, "null".into(), None),
+            ValueTest::Exists(b) => {
+                self.atom(source, AtomTest::Exists(*b), format!("exists|{b}"), None)
+            }
+            ValueTest::FieldRef { field, kind, cased } => {
+                let other = self.field(field);
+                self.atom(
+                    source,
+                    AtomTest::FieldRef {
+                        other,
+                        kind: *kind,
+                        cased: *cased,
+                    },
+                    format!("ref|{other}|{kind:?}|{cased}"),
+                    None,
+                )
+            }
+            ValueTest::Time(part, op, n) => self.atom(
+                source,
+                AtomTest::Time(*part, *op, *n),
+                format!("time|{part:?}|{op:?}|{n}"),
+                None,
+            ),
+        })
+    }
+
+    fn search(&mut self, search: &Search) -> Result<Expr, String> {
+        Ok(match search {
+            Search::And(items) => Expr::and(
+                items
+                    .iter()
+                    .map(|s| self.search(s))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Search::Or(items) => Expr::or(
+                items
+                    .iter()
+                    .map(|s| self.search(s))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Search::Item(item) => {
+                let source = match &item.field {
+                    Some(f) => Source::Field(self.field(f)),
+                    None => Source::Keywords,
+                };
+                let mut per_value = Vec::new();
+                for alts in &item.values.values {
+                    let mut exprs = Vec::new();
+                    for t in alts {
+                        exprs.push(Expr::Atom(self.value_test(source, t)?));
+                    }
+                    per_value.push(Expr::or(exprs));
+                }
+                let linked = if item.values.all {
+                    Expr::and(per_value)
+                } else {
+                    Expr::or(per_value)
+                };
+                if item.values.negate {
+                    Expr::not(linked)
+                } else {
+                    linked
+                }
+            }
+        })
+    }
+
+    fn detection(&mut self, d: &Detection) -> Result<Expr, String> {
+        let mut compiled: Vec<(String, Expr)> = Vec::new();
+        for (name, s) in &d.searches {
+            compiled.push((name.clone(), self.search(s)?));
+        }
+        fn cond(c: &Condition, searches: &[(String, Expr)]) -> Expr {
+            match c {
+                Condition::And(cs) => Expr::and(cs.iter().map(|c| cond(c, searches)).collect()),
+                Condition::Or(cs) => Expr::or(cs.iter().map(|c| cond(c, searches)).collect()),
+                Condition::Not(c) => Expr::not(cond(c, searches)),
+                Condition::Ident(id) => searches
+                    .iter()
+                    .find(|(n, _)| n == id)
+                    .map(|(_, e)| e.clone())
+                    .unwrap_or(Expr::Const(false)),
+                Condition::OneOf(p) => Expr::or(
+                    searches
+                        .iter()
+                        .filter(|(n, _)| p.covers(n))
+                        .map(|(_, e)| e.clone())
+                        .collect(),
+                ),
+                Condition::AllOf(p) => Expr::and(
+                    searches
+                        .iter()
+                        .filter(|(n, _)| p.covers(n))
+                        .map(|(_, e)| e.clone())
+                        .collect(),
+                ),
+            }
+        }
+        Ok(Expr::or(
+            d.conditions.iter().map(|c| cond(c, &compiled)).collect(),
+        ))
+    }
+}
+
+/// The literals (as local refs) of which at least one must occur for `e`
+/// to hold, or `None` if `e` can hold without any literal occurring.
+fn triggers(e: &Expr, atoms: &[Atom]) -> Option<Vec<u32>> {
+    match e {
+        Expr::Atom(a) => atoms[*a as usize].trigger.map(|t| vec![t]),
+        Expr::Const(false) => Some(Vec::new()),
+        Expr::Const(true) | Expr::Not(_) => None,
+        Expr::And(parts) => parts
+            .iter()
+            .filter_map(|p| triggers(p, atoms))
+            .min_by_key(|t| t.len()),
+        Expr::Or(parts) => {
+            let mut all = Vec::new();
+            for p in parts {
+                all.extend(triggers(p, atoms)?);
+            }
+            all.sort_unstable();
+            all.dedup();
+            Some(all)
+        }
+    }
+}
+
+fn filter_applies(f: &ParsedFilter, rule: &RuleMeta) -> bool {
+    if !f.logsource.covers(&rule.logsource) {
+        return false;
+    }
+    match &f.rules {
+        None => true,
+        Some(list) => list.iter().any(|r| {
+            rule.id.as_deref() == Some(r.as_str()) || rule.name.as_deref() == Some(r.as_str())
+        }),
+    }
+}
+
+fn remap(e: &mut Expr, map: &dyn Fn(u32) -> u32, atoms: &mut [Atom], seen: &mut [bool]) {
+    match e {
+        Expr::And(p) | Expr::Or(p) => p.iter_mut().for_each(|x| remap(x, map, atoms, seen)),
+        Expr::Not(x) => remap(x, map, atoms, seen),
+        Expr::Atom(a) => {
+            let i = *a as usize;
+            if !seen[i] {
+                seen[i] = true;
+                if let Some(t) = &mut atoms[i].trigger {
+                    *t = map(*t);
+                }
+                if let AtomTest::Lit { pattern, .. } = &mut atoms[i].test {
+                    *pattern = map(*pattern);
+                }
+            }
+        }
+        Expr::Const(_) => {}
+    }
+}
+
+impl Collection {
+    /// Compiles every loaded rule (with filters applied) into a [`RuleSet`].
+    pub fn compile(mut self) -> Compiled {
+        let mut b = Builder::default();
+        let mut compiled = Vec::new();
+        let mut filter_exprs = Vec::new();
+        let filters = std::mem::take(&mut self.filters);
+        for f in &filters {
+            match b.detection(&f.detection) {
+                Ok(e) => filter_exprs.push(Some(e)),
+                Err(reason) => {
+                    self.push_error(
+                        RuleError::at(
+                            &f.meta.origin,
+                            Some(crate::yaml::Pos {
+                                line: f.meta.line,
+                                col: 1,
+                            }),
+                            reason,
+                        )
+                        .with_title(Some(&f.meta.title)),
+                    );
+                    filter_exprs.push(None);
+                }
+            }
+        }
+        let rules: Vec<ParsedRule> = std::mem::take(&mut self.rules);
+        for r in rules {
+            match b.detection(&r.detection) {
+                Ok(mut expr) => {
+                    for (f, fe) in filters.iter().zip(&filter_exprs) {
+                        if let Some(fe) = fe
+                            && filter_applies(f, &r.meta)
+                        {
+                            expr = Expr::and(vec![expr, fe.clone()]);
+                        }
+                    }
+                    compiled.push(CompiledRule {
+                        meta: r.meta,
+                        expr,
+                        triggers: None,
+                    });
+                }
+                Err(reason) => self.push_error(
+                    RuleError::at(
+                        &r.meta.origin,
+                        Some(crate::yaml::Pos {
+                            line: r.meta.line,
+                            col: 1,
+                        }),
+                        reason,
+                    )
+                    .with_title(Some(&r.meta.title)),
+                ),
+            }
+        }
+
+        // Build one automaton per source and assign global pattern ids.
+        let mut scanners = Vec::new();
+        let mut bases = Vec::new();
+        let mut pattern_scanner = Vec::new();
+        let mut total = 0u32;
+        for (slot, (source, list, _)) in b.literals.iter().enumerate() {
+            let ac = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(list)
+                .expect("literal automaton within size limits");
+            bases.push(total);
+            scanners.push(Scanner {
+                source: *source,
+                ac,
+                base: total,
+            });
+            pattern_scanner.extend(std::iter::repeat_n(slot as u32, list.len()));
+            total += list.len() as u32;
+        }
+        let map = |r: u32| bases[(r >> 20) as usize] + (r & 0xFFFFF);
+        let mut seen = vec![false; b.atoms.len()];
+        for rule in &mut compiled {
+            remap(&mut rule.expr, &map, &mut b.atoms, &mut seen);
+        }
+        let mut pattern_rules = vec![Vec::new(); total as usize];
+        for (i, rule) in compiled.iter_mut().enumerate() {
+            rule.triggers = triggers(&rule.expr, &b.atoms);
+            if let Some(t) = &rule.triggers {
+                for p in t {
+                    pattern_rules[*p as usize].push(i as RuleId);
+                }
+            }
+        }
+        let mut field_scanner = vec![None; b.fields.len()];
+        let mut keyword_scanner = None;
+        for (i, s) in scanners.iter().enumerate() {
+            match s.source {
+                Source::Field(f) => field_scanner[f as usize] = Some(i as u32),
+                Source::Keywords => keyword_scanner = Some(i as u32),
+            }
+        }
+        let ruleset = RuleSet {
+            rules: compiled,
+            fields: b.fields,
+            atoms: b.atoms,
+            scanners,
+            field_scanner,
+            keyword_scanner,
+            pattern_rules,
+            pattern_scanner,
+            pattern_count: total as usize,
+            correlations: std::mem::take(&mut self.correlations),
+            warnings: self.warnings().to_vec(),
+        };
+        Compiled {
+            ruleset,
+            errors: self.errors().to_vec(),
+        }
+    }
+}
+
+impl RuleSet {
+    /// Number of compiled detection rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True if there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The metadata of a rule.
+    pub fn meta(&self, id: RuleId) -> &RuleMeta {
+        &self.rules[id as usize].meta
+    }
+
+    /// All rules' metadata, in id order.
+    pub fn metas(&self) -> impl Iterator<Item = &RuleMeta> {
+        self.rules.iter().map(|r| &r.meta)
+    }
+
+    /// The correlation rules loaded with the detection rules.
+    pub fn correlations(&self) -> &[CorrelationRule] {
+        &self.correlations
+    }
+
+    /// Warnings about rules loaded with caveats (e.g. empty placeholders).
+    pub fn warnings(&self) -> &[RuleWarning] {
+        &self.warnings
+    }
+
+    /// Statistics about the compiled form, for benchmarks and `--verbose`.
+    pub fn stats(&self) -> RuleSetStats {
+        RuleSetStats {
+            rules: self.rules.len(),
+            fields: self.fields.len(),
+            atoms: self.atoms.len(),
+            literals: self.pattern_count,
+            automata: self.scanners.len(),
+            always_evaluated: self.rules.iter().filter(|r| r.triggers.is_none()).count(),
+        }
+    }
+}
+
+/// Figures about a compiled rule set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleSetStats {
+    /// Detection rules.
+    pub rules: usize,
+    /// Distinct field names.
+    pub fields: usize,
+    /// Distinct leaf tests.
+    pub atoms: usize,
+    /// Distinct literals in the automata.
+    pub literals: usize,
+    /// Number of automata (one per field with literals).
+    pub automata: usize,
+    /// Rules evaluated on every event of their log source (no trigger literal).
+    pub always_evaluated: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_patterns() {
+        assert_eq!(
+            classify(&SigmaString::parse("*abc*")),
+            Some((StrKind::Contains, "abc".into()))
+        );
+        assert_eq!(
+            classify(&SigmaString::parse("abc*")),
+            Some((StrKind::Prefix, "abc".into()))
+        );
+        assert_eq!(
+            classify(&SigmaString::parse("*abc")),
+            Some((StrKind::Suffix, "abc".into()))
+        );
+        assert_eq!(
+            classify(&SigmaString::parse("abc")),
+            Some((StrKind::Exact, "abc".into()))
+        );
+        assert_eq!(
+            classify(&SigmaString::parse("*")),
+            Some((StrKind::Suffix, String::new()))
+        );
+        assert_eq!(classify(&SigmaString::parse("a*b")), None);
+        assert_eq!(classify(&SigmaString::parse("a?")), None);
+    }
+
+    #[test]
+    fn glob_regex_escapes_literals() {
+        let re = glob_regex(&SigmaString::parse("C:\\Windows\\\\*.exe"), false).unwrap();
+        assert!(re.is_match("c:\\windows\\x.exe"));
+        assert!(!re.is_match("c:\\windows\\xexe"));
+    }
+}
