@@ -16,8 +16,8 @@
 
 use std::collections::HashMap;
 
+use crate::matchers::{Glob, LazyRegex};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::Regex;
 
 use crate::collection::{Collection, ParsedFilter, ParsedRule, RuleWarning};
 use crate::condition::Condition;
@@ -63,14 +63,12 @@ pub(crate) enum AtomTest {
     AnyString,
     /// The empty string.
     EmptyString,
-    /// A case-insensitive wildcard pattern, matched on lowercased text.
-    Glob { re: Regex },
+    /// A wildcard pattern (lowercased text unless the glob is cased).
+    Glob(Glob),
     /// A case-sensitive literal comparison.
     Cased { kind: StrKind, text: String },
-    /// A case-sensitive wildcard pattern.
-    CasedGlob { re: Regex },
     /// A regular expression search.
-    Regex(Regex),
+    Regex(LazyRegex),
     /// IP network membership.
     Cidr(ipnet::IpNet),
     /// Numeric comparison.
@@ -212,27 +210,6 @@ struct Builder {
     literal_source: HashMap<Source, usize>,
 }
 
-/// Builds the regex for a wildcard pattern over (lowercased unless cased) text.
-fn glob_regex(s: &SigmaString, cased: bool) -> Result<Regex, String> {
-    let mut re = String::from("(?s)^");
-    for p in s.pieces() {
-        match p {
-            Piece::Lit(t) => {
-                let t = if cased { t.clone() } else { t.to_lowercase() };
-                re.push_str(&regex::escape(&t));
-            }
-            Piece::AnyMany => re.push_str(".*"),
-            Piece::AnyOne => re.push('.'),
-            Piece::Placeholder(n) => return Err(format!("unexpanded placeholder %{n}%")),
-        }
-    }
-    re.push('$');
-    regex::RegexBuilder::new(&re)
-        .size_limit(1 << 22)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
 /// Splits a pattern into an anchoring kind and one literal, if it has no
 /// inner wildcards.
 fn classify(s: &SigmaString) -> Option<(StrKind, String)> {
@@ -331,7 +308,7 @@ impl Builder {
                     )
                 }
                 None => {
-                    let re = glob_regex(pattern, false)?;
+                    let glob = Glob::new(pattern, false)?;
                     // The longest literal piece must occur: use it as a trigger.
                     let longest = pattern
                         .pieces()
@@ -345,8 +322,8 @@ impl Builder {
                         let (slot, local) = self.literal(source, &t);
                         Self::local_ref(slot, local)
                     });
-                    let key = format!("glob|{}", re.as_str());
-                    self.atom(source, AtomTest::Glob { re }, key, trigger)
+                    let key = format!("glob|{}", glob.key());
+                    self.atom(source, AtomTest::Glob(glob), key, trigger)
                 }
             },
             ValueTest::Str {
@@ -363,13 +340,13 @@ impl Builder {
                     None,
                 ),
                 None => {
-                    let re = glob_regex(pattern, true)?;
-                    let key = format!("casedglob|{}", re.as_str());
-                    self.atom(source, AtomTest::CasedGlob { re }, key, None)
+                    let glob = Glob::new(pattern, true)?;
+                    let key = format!("casedglob|{}", glob.key());
+                    self.atom(source, AtomTest::Glob(glob), key, None)
                 }
             },
             ValueTest::Regex(re) => {
-                let key = format!("re|{}|{:?}", re.as_str(), re);
+                let key = format!("re|{:?}|{}", re.flags(), re.as_str());
                 self.atom(source, AtomTest::Regex(re.clone()), key, None)
             }
             ValueTest::Cidr(net) => {
@@ -747,12 +724,5 @@ mod tests {
         );
         assert_eq!(classify(&SigmaString::parse("a*b")), None);
         assert_eq!(classify(&SigmaString::parse("a?")), None);
-    }
-
-    #[test]
-    fn glob_regex_escapes_literals() {
-        let re = glob_regex(&SigmaString::parse("C:\\Windows\\\\*.exe"), false).unwrap();
-        assert!(re.is_match("c:\\windows\\x.exe"));
-        assert!(!re.is_match("c:\\windows\\xexe"));
     }
 }

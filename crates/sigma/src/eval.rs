@@ -57,12 +57,54 @@ struct Plan {
     scanners: Vec<u32>,
 }
 
+/// A field's values as text, in buffers reused from event to event.
 #[derive(Debug, Default)]
 struct FieldData {
     present: bool,
     null: bool,
-    texts: Vec<String>,
-    lowers: Vec<String>,
+    len: usize,
+    text_buf: Vec<String>,
+}
+
+impl FieldData {
+    fn reset(&mut self, present: bool, null: bool) {
+        self.present = present;
+        self.null = null;
+        self.len = 0;
+    }
+
+    /// Appends a scalar value's text.
+    fn push(&mut self, v: &Value<'_>) {
+        if self.len == self.text_buf.len() {
+            self.text_buf.push(String::new());
+        }
+        let t = &mut self.text_buf[self.len];
+        t.clear();
+        if v.write_text(t) {
+            self.len += 1;
+        }
+    }
+
+    fn texts(&self) -> &[String] {
+        &self.text_buf[..self.len]
+    }
+}
+
+/// Lowercases `src` into `dst` (Unicode-aware, fast for ASCII).
+fn lowercase_into(src: &str, dst: &mut String) {
+    dst.clear();
+    if src.is_ascii() {
+        dst.push_str(src);
+        dst.make_ascii_lowercase();
+    } else {
+        dst.extend(src.chars().flat_map(char::to_lowercase));
+    }
+}
+
+/// The lowercase form of `src`, in a reused buffer.
+fn folded<'a>(src: &str, buf: &'a mut String) -> &'a str {
+    lowercase_into(src, buf);
+    buf
 }
 
 /// Reusable per-thread working memory for matching.
@@ -86,6 +128,21 @@ pub struct Scratch {
     candidates: Vec<RuleId>,
     plans: HashMap<String, Arc<Plan>>,
     plan_key: String,
+    kw_lower: String,
+    stats: MatchStats,
+}
+
+/// Counters of the work done by [`RuleSet::matches`], for profiling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MatchStats {
+    /// Events matched.
+    pub events: u64,
+    /// Rules evaluated (triggered or without trigger).
+    pub rules_evaluated: u64,
+    /// Distinct literals that occurred, summed over events.
+    pub literal_hits: u64,
+    /// Rules that matched.
+    pub matches: u64,
 }
 
 impl RuleSet {
@@ -109,6 +166,8 @@ impl RuleSet {
             candidates: Vec::new(),
             plans: HashMap::new(),
             plan_key: String::new(),
+            kw_lower: String::new(),
+            stats: MatchStats::default(),
         }
     }
 
@@ -187,12 +246,16 @@ impl RuleSet {
         let mut candidates = std::mem::take(&mut ctx.s.candidates);
         candidates.sort_unstable();
         let start = out.len();
+        ctx.s.stats.events += 1;
+        ctx.s.stats.rules_evaluated += candidates.len() as u64;
+        ctx.s.stats.literal_hits += ctx.s.hit_list.len() as u64;
         for &r in &candidates {
             if ctx.eval(&self.rules[r as usize].expr) {
                 out.push(r);
             }
         }
         debug_assert!(out[start..].windows(2).all(|w| w[0] < w[1]));
+        ctx.s.stats.matches += (out.len() - start) as u64;
         ctx.s.candidates = candidates;
     }
 
@@ -210,6 +273,11 @@ impl RuleSet {
 }
 
 impl Scratch {
+    /// The work counters accumulated by this scratch.
+    pub fn stats(&self) -> MatchStats {
+        self.stats
+    }
+
     fn begin(&mut self) {
         self.used_slots = 0;
         self.hit_list.clear();
@@ -238,20 +306,11 @@ struct Ctx<'a, 'e> {
 }
 
 fn fill(data: &mut FieldData, value: Option<Value<'_>>) {
-    data.texts.clear();
-    data.lowers.clear();
-    data.present = value.is_some();
-    data.null = matches!(value, Some(Value::Null));
+    data.reset(value.is_some(), matches!(value, Some(Value::Null)));
     fn push(data: &mut FieldData, v: &Value<'_>) {
         match v {
             Value::List(items) => items.iter().for_each(|i| push(data, i)),
-            other => {
-                let mut s = String::new();
-                if other.write_text(&mut s) {
-                    data.lowers.push(s.to_lowercase());
-                    data.texts.push(s);
-                }
-            }
+            other => data.push(other),
         }
     }
     if let Some(v) = &value {
@@ -282,17 +341,8 @@ impl Ctx<'_, '_> {
             Source::Keywords => {
                 if self.s.keywords_epoch != self.s.epoch {
                     let data = &mut self.s.keywords;
-                    data.texts.clear();
-                    data.lowers.clear();
-                    data.present = true;
-                    data.null = false;
-                    self.event.for_each_value(&mut |v| {
-                        let mut s = String::new();
-                        if v.write_text(&mut s) {
-                            data.lowers.push(s.to_lowercase());
-                            data.texts.push(s);
-                        }
-                    });
+                    data.reset(true, false);
+                    self.event.for_each_value(&mut |v| data.push(v));
                     self.s.keywords_epoch = self.s.epoch;
                 }
                 &self.s.keywords
@@ -308,34 +358,43 @@ impl Ctx<'_, '_> {
         self.s.scanned_epoch[sc as usize] = self.s.epoch;
         let scanner = &self.set.scanners[sc as usize];
         let epoch = self.s.epoch;
-        // Borrow the value texts and the hit arrays separately.
-        self.source(scanner.source);
-        let s = &mut *self.s;
-        let data = match scanner.source {
-            Source::Field(f) => &s.slots[s.field_slot[f as usize] as usize],
-            Source::Keywords => &s.keywords,
-        };
-        for text in &data.lowers {
-            let len = text.len();
-            for m in scanner.ac.find_overlapping_iter(text.as_str()) {
-                let p = (scanner.base + m.pattern().as_u32()) as usize;
-                let mut flags = HIT_CONTAINS;
-                if m.start() == 0 {
-                    flags |= HIT_PREFIX;
+        match scanner.source {
+            Source::Field(f) => {
+                // Borrow the value texts and the hit arrays separately.
+                self.field(f);
+                let s = &mut *self.s;
+                let data = &s.slots[s.field_slot[f as usize] as usize];
+                for text in data.texts() {
+                    let text = folded(text, &mut s.kw_lower);
+                    record_hits(
+                        scanner,
+                        text,
+                        epoch,
+                        &mut s.hit_epoch,
+                        &mut s.hit_flags,
+                        &mut s.hit_list,
+                    );
                 }
-                if m.end() == len {
-                    flags |= HIT_SUFFIX;
-                }
-                if m.start() == 0 && m.end() == len {
-                    flags |= HIT_EXACT;
-                }
-                if s.hit_epoch[p] != epoch {
-                    s.hit_epoch[p] = epoch;
-                    s.hit_flags[p] = flags;
-                    s.hit_list.push(p as u32);
-                } else {
-                    s.hit_flags[p] |= flags;
-                }
+            }
+            Source::Keywords => {
+                // Stream every value through the automaton without keeping it.
+                let s = &mut *self.s;
+                let (mut text, mut lower) = (String::new(), std::mem::take(&mut s.kw_lower));
+                self.event.for_each_value(&mut |v| {
+                    text.clear();
+                    if v.write_text(&mut text) {
+                        let folded = folded(&text, &mut lower);
+                        record_hits(
+                            scanner,
+                            folded,
+                            epoch,
+                            &mut s.hit_epoch,
+                            &mut s.hit_flags,
+                            &mut s.hit_list,
+                        );
+                    }
+                });
+                s.kw_lower = lower;
             }
         }
     }
@@ -371,9 +430,13 @@ impl Ctx<'_, '_> {
                 let p = *pattern as usize;
                 self.s.hit_epoch[p] == self.s.epoch && self.s.hit_flags[p] & kind_flag(*kind) != 0
             }
-            AtomTest::AnyString => !self.source(atom.source).texts.is_empty(),
-            AtomTest::EmptyString => self.source(atom.source).texts.iter().any(String::is_empty),
-            AtomTest::Glob { re } => {
+            AtomTest::AnyString => !self.source(atom.source).texts().is_empty(),
+            AtomTest::EmptyString => self
+                .source(atom.source)
+                .texts()
+                .iter()
+                .any(String::is_empty),
+            AtomTest::Glob(glob) => {
                 if let Some(t) = atom.trigger {
                     let sc = set.pattern_scanner[t as usize];
                     self.scan(sc);
@@ -381,29 +444,37 @@ impl Ctx<'_, '_> {
                         return false;
                     }
                 }
-                self.source(atom.source)
-                    .lowers
-                    .iter()
-                    .any(|t| re.is_match(t))
+                self.source(atom.source);
+                let s = &mut *self.s;
+                let data = source_data(s, atom.source);
+                let mut buf = String::new();
+                data.texts().iter().any(|t| {
+                    if glob.cased() {
+                        glob.is_match(t)
+                    } else {
+                        lowercase_into(t, &mut buf);
+                        glob.is_match(&buf)
+                    }
+                })
             }
             AtomTest::Cased { kind, text } => self
                 .source(atom.source)
-                .texts
+                .texts()
                 .iter()
                 .any(|t| str_match(*kind, t, text)),
-            AtomTest::CasedGlob { re } | AtomTest::Regex(re) => self
+            AtomTest::Regex(re) => self
                 .source(atom.source)
-                .texts
+                .texts()
                 .iter()
                 .any(|t| re.is_match(t)),
             AtomTest::Cidr(net) => self
                 .source(atom.source)
-                .texts
+                .texts()
                 .iter()
                 .any(|t| t.trim().parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip))),
             AtomTest::Compare(op, n) => self
                 .source(atom.source)
-                .texts
+                .texts()
                 .iter()
                 .any(|t| t.trim().parse::<f64>().is_ok_and(|v| op.holds(v, *n))),
             AtomTest::Null => {
@@ -413,24 +484,55 @@ impl Ctx<'_, '_> {
             AtomTest::Exists(b) => self.source(atom.source).present == *b,
             AtomTest::FieldRef { other, kind, cased } => {
                 let (kind, cased) = (*kind, *cased);
-                let others: Vec<String> = {
-                    let d = self.field(*other);
-                    if cased {
-                        d.texts.clone()
-                    } else {
-                        d.lowers.clone()
-                    }
-                };
-                let d = self.source(atom.source);
-                let mine = if cased { &d.texts } else { &d.lowers };
+                let fold = |t: &String| if cased { t.clone() } else { t.to_lowercase() };
+                let others: Vec<String> = self.field(*other).texts().iter().map(fold).collect();
+                let mine: Vec<String> = self.source(atom.source).texts().iter().map(fold).collect();
                 mine.iter()
                     .any(|m| others.iter().any(|o| str_match(kind, m, o)))
             }
             AtomTest::Time(part, op, n) => self
                 .source(atom.source)
-                .texts
+                .texts()
                 .iter()
                 .any(|t| time_part(t, *part).is_some_and(|v| op.holds(v as f64, *n as f64))),
+        }
+    }
+}
+
+fn source_data(s: &Scratch, src: Source) -> &FieldData {
+    match src {
+        Source::Field(f) => &s.slots[s.field_slot[f as usize] as usize],
+        Source::Keywords => &s.keywords,
+    }
+}
+
+fn record_hits(
+    scanner: &crate::compile::Scanner,
+    text: &str,
+    epoch: u32,
+    hit_epoch: &mut [u32],
+    hit_flags: &mut [u8],
+    hit_list: &mut Vec<u32>,
+) {
+    let len = text.len();
+    for m in scanner.ac.find_overlapping_iter(text) {
+        let p = (scanner.base + m.pattern().as_u32()) as usize;
+        let mut flags = HIT_CONTAINS;
+        if m.start() == 0 {
+            flags |= HIT_PREFIX;
+        }
+        if m.end() == len {
+            flags |= HIT_SUFFIX;
+            if m.start() == 0 {
+                flags |= HIT_EXACT;
+            }
+        }
+        if hit_epoch[p] != epoch {
+            hit_epoch[p] = epoch;
+            hit_flags[p] = flags;
+            hit_list.push(p as u32);
+        } else {
+            hit_flags[p] |= flags;
         }
     }
 }

@@ -212,7 +212,7 @@ pub enum ValueTest {
         cased: bool,
     },
     /// A regular expression search.
-    Regex(regex::Regex),
+    Regex(crate::matchers::LazyRegex),
     /// IP network membership.
     Cidr(IpNet),
     /// A numeric comparison.
@@ -443,13 +443,12 @@ pub(crate) fn process(
                     return verr(format!("modifier '{m:?}' cannot follow 're'").to_lowercase());
                 }
             }
-            let mut builder = regex::RegexBuilder::new(&value.to_text());
-            builder
-                .case_insensitive(mods.contains(&ReIgnoreCase))
-                .multi_line(mods.contains(&ReMultiline))
-                .dot_matches_new_line(mods.contains(&ReDotAll))
-                .size_limit(1 << 22);
-            match builder.build() {
+            let flags = crate::matchers::ReFlags {
+                ignore_case: mods.contains(&ReIgnoreCase),
+                multi_line: mods.contains(&ReMultiline),
+                dot_all: mods.contains(&ReDotAll),
+            };
+            match crate::matchers::LazyRegex::new(&value.to_text(), flags) {
                 Ok(re) => out.push(vec![ValueTest::Regex(re)]),
                 Err(e) => return verr(format!("invalid regular expression: {e}")),
             }

@@ -154,3 +154,47 @@ fn sigmahq_regression_matrix() {
         expected.len()
     );
 }
+
+#[test]
+fn regression_events_work_counters() {
+    // Not a timing test: prints how much work the fast path does per event.
+    let events = jsonl("data/vectors/sigma/sigmahq-regression/events.jsonl");
+    let mut col = Collection::new(LoadOptions {
+        unresolved_placeholders_match_nothing: true,
+        ..Default::default()
+    });
+    for dir in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
+        let mut stack = vec![shared(&format!("data/sigma/{dir}"))];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p)
+                } else if p.extension().is_some_and(|x| x == "yml") {
+                    col.add_source(
+                        &p.display().to_string(),
+                        &std::fs::read_to_string(&p).unwrap(),
+                    );
+                }
+            }
+        }
+    }
+    let set = col.compile().ruleset;
+    let mut scratch = set.scratch();
+    let mut hits = Vec::new();
+    let source = EventSource {
+        product: Some("windows"),
+        category: Some("process_creation"),
+        service: Some("sysmon"),
+    };
+    for e in &events {
+        set.matches(&e["event"], Some(&source), &mut scratch, &mut hits);
+    }
+    let s = scratch.stats();
+    assert_eq!(s.events, 238);
+    eprintln!(
+        "{s:?}: {:.1} rules evaluated and {:.1} literal hits per event",
+        s.rules_evaluated as f64 / 238.0,
+        s.literal_hits as f64 / 238.0
+    );
+}
