@@ -102,11 +102,7 @@ fn bench(c: &mut Criterion) {
             } else {
                 None
             };
-            EventSource {
-                product: Some("windows"),
-                category,
-                service,
-            }
+            EventSource::new(Some("windows"), category, service)
         })
         .collect();
     let mut g = c.benchmark_group("events");

@@ -48,11 +48,7 @@ fn main() {
         .lines()
         .map(|l| serde_json::from_str::<Json>(l).expect("json")["event"].clone())
         .collect();
-    let source = EventSource {
-        product: Some("windows"),
-        category: Some("process_creation"),
-        service: Some("sysmon"),
-    };
+    let source = EventSource::new(Some("windows"), Some("process_creation"), Some("sysmon"));
     let mut scratch = set.scratch();
     let mut hits = Vec::new();
     for _ in 0..n {

@@ -57,8 +57,10 @@ pub(crate) fn kind_flag(kind: StrKind) -> u8 {
 /// A leaf test, shared by every rule that uses it.
 #[derive(Debug, Clone)]
 pub(crate) enum AtomTest {
-    /// A case-insensitive literal found by the source's automaton.
-    Lit { pattern: u32, kind: StrKind },
+    /// A case-insensitive literal (lowercased). If the literal is a rule
+    /// trigger it is found by the source's automaton ([`Atom::trigger`]);
+    /// otherwise it is compared directly.
+    Lit { text: String, kind: StrKind },
     /// Any non-null scalar value (`*`).
     AnyString,
     /// The empty string.
@@ -92,7 +94,9 @@ pub(crate) enum AtomTest {
 pub(crate) struct Atom {
     pub source: Source,
     pub test: AtomTest,
-    /// A literal that must occur for the test to hold (for triggers).
+    /// A literal that must occur for the test to hold (trigger candidate).
+    pub needs: Option<String>,
+    /// The automaton pattern of `needs`, if it was chosen as a trigger.
     pub trigger: Option<u32>,
 }
 
@@ -155,6 +159,11 @@ impl Expr {
 pub(crate) struct Scanner {
     pub source: Source,
     pub ac: AhoCorasick,
+    /// A leftmost-first automaton over the same literals, used only to ask
+    /// "does any literal occur?". For small sets it runs on SIMD (Teddy),
+    /// an order of magnitude faster than the overlapping search, and most
+    /// values contain no literal at all.
+    pub gate: Option<AhoCorasick>,
     /// Global id of this scanner's first pattern.
     pub base: u32,
 }
@@ -167,6 +176,9 @@ pub(crate) struct CompiledRule {
     /// Global pattern ids of which one must occur; `None` = always evaluate.
     pub triggers: Option<Vec<u32>>,
 }
+
+/// Largest literal set that gets a leftmost-first gate automaton.
+const GATE_MAX_LITERALS: usize = 64;
 
 /// Index of a rule in a [`RuleSet`].
 pub type RuleId = u32;
@@ -268,7 +280,7 @@ impl Builder {
         ((slot as u32) << 20) | local
     }
 
-    fn atom(&mut self, source: Source, test: AtomTest, key: String, trigger: Option<u32>) -> u32 {
+    fn atom(&mut self, source: Source, test: AtomTest, key: String, needs: Option<String>) -> u32 {
         let key = format!("{source:?}|{key}");
         if let Some(id) = self.atom_ids.get(&key) {
             return *id;
@@ -277,7 +289,8 @@ impl Builder {
         self.atoms.push(Atom {
             source,
             test,
-            trigger,
+            needs,
+            trigger: None,
         });
         self.atom_ids.insert(key, id);
         id
@@ -298,13 +311,14 @@ impl Builder {
                 }
                 Some((kind, text)) => {
                     let lower = text.to_lowercase();
-                    let (slot, local) = self.literal(source, &lower);
-                    let r = Self::local_ref(slot, local);
                     self.atom(
                         source,
-                        AtomTest::Lit { pattern: r, kind },
+                        AtomTest::Lit {
+                            text: lower.clone(),
+                            kind,
+                        },
                         format!("lit|{kind:?}|{lower}"),
-                        Some(r),
+                        Some(lower),
                     )
                 }
                 None => {
@@ -318,12 +332,8 @@ impl Builder {
                             _ => None,
                         })
                         .max_by_key(|t| t.len());
-                    let trigger = longest.filter(|t| t.len() >= 2).map(|t| {
-                        let (slot, local) = self.literal(source, &t);
-                        Self::local_ref(slot, local)
-                    });
                     let key = format!("glob|{}", glob.key());
-                    self.atom(source, AtomTest::Glob(glob), key, trigger)
+                    self.atom(source, AtomTest::Glob(glob), key, longest.filter(|t| !t.is_empty()))
                 }
             },
             ValueTest::Str {
@@ -462,25 +472,38 @@ impl Builder {
     }
 }
 
-/// The literals (as local refs) of which at least one must occur for `e`
-/// to hold, or `None` if `e` can hold without any literal occurring.
-fn triggers(e: &Expr, atoms: &[Atom]) -> Option<Vec<u32>> {
+/// Estimated cost of triggering on a literal: short literals occur often.
+fn literal_cost(lit: &str) -> f64 {
+    let n = lit.len().max(1) as f64;
+    1.0 / (n * n)
+}
+
+/// Atoms whose literals, if none occurs, prove `e` false; with the
+/// estimated cost of evaluating the rule whenever one of them occurs.
+/// `None` if `e` can hold without any literal occurring.
+fn triggers(e: &Expr, atoms: &[Atom]) -> Option<(f64, Vec<u32>)> {
     match e {
-        Expr::Atom(a) => atoms[*a as usize].trigger.map(|t| vec![t]),
-        Expr::Const(false) => Some(Vec::new()),
+        Expr::Atom(a) => atoms[*a as usize]
+            .needs
+            .as_deref()
+            .map(|lit| (literal_cost(lit), vec![*a])),
+        Expr::Const(false) => Some((0.0, Vec::new())),
         Expr::Const(true) | Expr::Not(_) => None,
         Expr::And(parts) => parts
             .iter()
             .filter_map(|p| triggers(p, atoms))
-            .min_by_key(|t| t.len()),
+            .min_by(|a, b| a.0.total_cmp(&b.0)),
         Expr::Or(parts) => {
+            let mut cost = 0.0;
             let mut all = Vec::new();
             for p in parts {
-                all.extend(triggers(p, atoms)?);
+                let (c, t) = triggers(p, atoms)?;
+                cost += c;
+                all.extend(t);
             }
             all.sort_unstable();
             all.dedup();
-            Some(all)
+            Some((cost, all))
         }
     }
 }
@@ -494,26 +517,6 @@ fn filter_applies(f: &ParsedFilter, rule: &RuleMeta) -> bool {
         Some(list) => list.iter().any(|r| {
             rule.id.as_deref() == Some(r.as_str()) || rule.name.as_deref() == Some(r.as_str())
         }),
-    }
-}
-
-fn remap(e: &mut Expr, map: &dyn Fn(u32) -> u32, atoms: &mut [Atom], seen: &mut [bool]) {
-    match e {
-        Expr::And(p) | Expr::Or(p) => p.iter_mut().for_each(|x| remap(x, map, atoms, seen)),
-        Expr::Not(x) => remap(x, map, atoms, seen),
-        Expr::Atom(a) => {
-            let i = *a as usize;
-            if !seen[i] {
-                seen[i] = true;
-                if let Some(t) = &mut atoms[i].trigger {
-                    *t = map(*t);
-                }
-                if let AtomTest::Lit { pattern, .. } = &mut atoms[i].test {
-                    *pattern = map(*pattern);
-                }
-            }
-        }
-        Expr::Const(_) => {}
     }
 }
 
@@ -574,6 +577,23 @@ impl Collection {
             }
         }
 
+        // Choose each rule's trigger literals; only those go into the automata.
+        let mut rule_trigger_atoms = Vec::with_capacity(compiled.len());
+        for rule in &compiled {
+            let chosen = triggers(&rule.expr, &b.atoms).map(|(_, atoms)| atoms);
+            if let Some(atoms) = &chosen {
+                for &a in atoms {
+                    let atom = &b.atoms[a as usize];
+                    if atom.trigger.is_none() {
+                        let (source, lit) = (atom.source, atom.needs.clone().unwrap_or_default());
+                        let (slot, local) = b.literal(source, &lit);
+                        b.atoms[a as usize].trigger = Some(Builder::local_ref(slot, local));
+                    }
+                }
+            }
+            rule_trigger_atoms.push(chosen);
+        }
+
         // Build one automaton per source and assign global pattern ids.
         let mut scanners = Vec::new();
         let mut bases = Vec::new();
@@ -584,23 +604,35 @@ impl Collection {
                 .match_kind(MatchKind::Standard)
                 .build(list)
                 .expect("literal automaton within size limits");
+            let gate = (list.len() <= GATE_MAX_LITERALS).then(|| {
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(list)
+                    .expect("literal automaton within size limits")
+            });
             bases.push(total);
             scanners.push(Scanner {
                 source: *source,
                 ac,
+                gate,
                 base: total,
             });
             pattern_scanner.extend(std::iter::repeat_n(slot as u32, list.len()));
             total += list.len() as u32;
         }
-        let map = |r: u32| bases[(r >> 20) as usize] + (r & 0xFFFFF);
-        let mut seen = vec![false; b.atoms.len()];
-        for rule in &mut compiled {
-            remap(&mut rule.expr, &map, &mut b.atoms, &mut seen);
+        for atom in &mut b.atoms {
+            if let Some(r) = atom.trigger {
+                atom.trigger = Some(bases[(r >> 20) as usize] + (r & 0xFFFFF));
+            }
         }
         let mut pattern_rules = vec![Vec::new(); total as usize];
-        for (i, rule) in compiled.iter_mut().enumerate() {
-            rule.triggers = triggers(&rule.expr, &b.atoms);
+        for (i, (rule, chosen)) in compiled.iter_mut().zip(rule_trigger_atoms).enumerate() {
+            rule.triggers = chosen.map(|atoms| {
+                let mut pats: Vec<u32> = atoms.iter().filter_map(|a| b.atoms[*a as usize].trigger).collect();
+                pats.sort_unstable();
+                pats.dedup();
+                pats
+            });
             if let Some(t) = &rule.triggers {
                 for p in t {
                     pattern_rules[*p as usize].push(i as RuleId);

@@ -28,21 +28,40 @@ pub struct EventSource<'a> {
     pub category: Option<&'a str>,
     /// `service`, e.g. `sysmon`.
     pub service: Option<&'a str>,
+    /// Further categories the event belongs to (Sysmon 13 is both
+    /// `registry_set` and `registry_event`).
+    pub also_categories: &'a [Arc<str>],
+    /// Further services the event belongs to (`sshd` and `auth`).
+    pub also_services: &'a [Arc<str>],
 }
 
-impl EventSource<'_> {
+impl<'a> EventSource<'a> {
+    /// A log source with one value per key.
+    pub fn new(product: Option<&'a str>, category: Option<&'a str>, service: Option<&'a str>) -> Self {
+        EventSource {
+            product,
+            category,
+            service,
+            also_categories: &[],
+            also_services: &[],
+        }
+    }
+
     /// True if a rule with log source `rule` applies to this event: every
-    /// key the rule sets must be equal in the event.
+    /// key the rule sets must be one of the event's values for that key.
     pub fn admits(&self, rule: &LogSource) -> bool {
-        fn ok(r: &Option<String>, e: Option<&str>) -> bool {
+        fn ok(r: &Option<String>, e: Option<&str>, also: &[Arc<str>]) -> bool {
             match r {
                 None => true,
-                Some(r) => e.is_some_and(|e| e.eq_ignore_ascii_case(r)),
+                Some(r) => {
+                    e.is_some_and(|e| e.eq_ignore_ascii_case(r))
+                        || also.iter().any(|a| a.eq_ignore_ascii_case(r))
+                }
             }
         }
-        ok(&rule.product, self.product)
-            && ok(&rule.category, self.category)
-            && ok(&rule.service, self.service)
+        ok(&rule.product, self.product, &[])
+            && ok(&rule.category, self.category, self.also_categories)
+            && ok(&rule.service, self.service, self.also_services)
     }
 }
 
@@ -64,6 +83,9 @@ struct FieldData {
     null: bool,
     len: usize,
     text_buf: Vec<String>,
+    /// Lowercase forms, computed on first need.
+    lower_buf: Vec<String>,
+    lowered: bool,
 }
 
 impl FieldData {
@@ -71,6 +93,21 @@ impl FieldData {
         self.present = present;
         self.null = null;
         self.len = 0;
+        self.lowered = false;
+    }
+
+    /// The lowercase forms of the texts.
+    fn lowers(&mut self) -> &[String] {
+        if !self.lowered {
+            while self.lower_buf.len() < self.len {
+                self.lower_buf.push(String::new());
+            }
+            for i in 0..self.len {
+                lowercase_into(&self.text_buf[i], &mut self.lower_buf[i]);
+            }
+            self.lowered = true;
+        }
+        &self.lower_buf[..self.len]
     }
 
     /// Appends a scalar value's text.
@@ -101,11 +138,7 @@ fn lowercase_into(src: &str, dst: &mut String) {
     }
 }
 
-/// The lowercase form of `src`, in a reused buffer.
-fn folded<'a>(src: &str, buf: &'a mut String) -> &'a str {
-    lowercase_into(src, buf);
-    buf
-}
+
 
 /// Reusable per-thread working memory for matching.
 #[derive(Debug)]
@@ -212,6 +245,13 @@ impl RuleSet {
                 for part in [s.product, s.category, s.service] {
                     scratch.plan_key.push_str(part.unwrap_or("\u{2}"));
                     scratch.plan_key.push('\0');
+                }
+                for (tag, list) in [('c', s.also_categories), ('s', s.also_services)] {
+                    for a in list {
+                        scratch.plan_key.push(tag);
+                        scratch.plan_key.push_str(a);
+                        scratch.plan_key.push('\0');
+                    }
                 }
             }
         }
@@ -363,9 +403,9 @@ impl Ctx<'_, '_> {
                 // Borrow the value texts and the hit arrays separately.
                 self.field(f);
                 let s = &mut *self.s;
-                let data = &s.slots[s.field_slot[f as usize] as usize];
-                for text in data.texts() {
-                    let text = folded(text, &mut s.kw_lower);
+                let slot = s.field_slot[f as usize] as usize;
+                let data = &mut s.slots[slot];
+                for text in data.lowers() {
                     record_hits(
                         scanner,
                         text,
@@ -377,24 +417,27 @@ impl Ctx<'_, '_> {
                 }
             }
             Source::Keywords => {
-                // Stream every value through the automaton without keeping it.
+                // Keyword literals always match as substrings, so all values
+                // are joined with NUL separators and scanned in one pass.
                 let s = &mut *self.s;
-                let (mut text, mut lower) = (String::new(), std::mem::take(&mut s.kw_lower));
+                let (mut text, mut joined) = (String::new(), std::mem::take(&mut s.kw_lower));
+                joined.clear();
                 self.event.for_each_value(&mut |v| {
                     text.clear();
                     if v.write_text(&mut text) {
-                        let folded = folded(&text, &mut lower);
-                        record_hits(
-                            scanner,
-                            folded,
-                            epoch,
-                            &mut s.hit_epoch,
-                            &mut s.hit_flags,
-                            &mut s.hit_list,
-                        );
+                        joined.push('\0');
+                        if text.is_ascii() {
+                            let start = joined.len();
+                            joined.push_str(&text);
+                            joined[start..].make_ascii_lowercase();
+                        } else {
+                            joined.extend(text.chars().flat_map(char::to_lowercase));
+                        }
                     }
                 });
-                s.kw_lower = lower;
+                joined.push('\0');
+                record_hits(scanner, &joined, epoch, &mut s.hit_epoch, &mut s.hit_flags, &mut s.hit_list);
+                s.kw_lower = joined;
             }
         }
     }
@@ -424,12 +467,19 @@ impl Ctx<'_, '_> {
         let set = self.set;
         let atom = &set.atoms[a as usize];
         match &atom.test {
-            AtomTest::Lit { pattern, kind } => {
-                let sc = set.pattern_scanner[*pattern as usize];
-                self.scan(sc);
-                let p = *pattern as usize;
-                self.s.hit_epoch[p] == self.s.epoch && self.s.hit_flags[p] & kind_flag(*kind) != 0
-            }
+            AtomTest::Lit { text, kind } => match atom.trigger {
+                Some(pattern) => {
+                    let sc = set.pattern_scanner[pattern as usize];
+                    self.scan(sc);
+                    let p = pattern as usize;
+                    self.s.hit_epoch[p] == self.s.epoch && self.s.hit_flags[p] & kind_flag(*kind) != 0
+                }
+                None => {
+                    self.source(atom.source);
+                    let data = source_data_mut(self.s, atom.source);
+                    data.lowers().iter().any(|t| str_match(*kind, t, text))
+                }
+            },
             AtomTest::AnyString => !self.source(atom.source).texts().is_empty(),
             AtomTest::EmptyString => self
                 .source(atom.source)
@@ -445,17 +495,12 @@ impl Ctx<'_, '_> {
                     }
                 }
                 self.source(atom.source);
-                let s = &mut *self.s;
-                let data = source_data(s, atom.source);
-                let mut buf = String::new();
-                data.texts().iter().any(|t| {
-                    if glob.cased() {
-                        glob.is_match(t)
-                    } else {
-                        lowercase_into(t, &mut buf);
-                        glob.is_match(&buf)
-                    }
-                })
+                let data = source_data_mut(self.s, atom.source);
+                if glob.cased() {
+                    data.texts().iter().any(|t| glob.is_match(t))
+                } else {
+                    data.lowers().iter().any(|t| glob.is_match(t))
+                }
             }
             AtomTest::Cased { kind, text } => self
                 .source(atom.source)
@@ -499,10 +544,10 @@ impl Ctx<'_, '_> {
     }
 }
 
-fn source_data(s: &Scratch, src: Source) -> &FieldData {
+fn source_data_mut(s: &mut Scratch, src: Source) -> &mut FieldData {
     match src {
-        Source::Field(f) => &s.slots[s.field_slot[f as usize] as usize],
-        Source::Keywords => &s.keywords,
+        Source::Field(f) => &mut s.slots[s.field_slot[f as usize] as usize],
+        Source::Keywords => &mut s.keywords,
     }
 }
 
@@ -515,6 +560,13 @@ fn record_hits(
     hit_list: &mut Vec<u32>,
 ) {
     let len = text.len();
+    // Most values contain no trigger literal: a non-overlapping search can
+    // use the automaton's prefilter to say so quickly.
+    if let Some(gate) = &scanner.gate
+        && !gate.is_match(text)
+    {
+        return;
+    }
     for m in scanner.ac.find_overlapping_iter(text) {
         let p = (scanner.base + m.pattern().as_u32()) as usize;
         let mut flags = HIT_CONTAINS;

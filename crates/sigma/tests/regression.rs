@@ -115,11 +115,7 @@ fn sigmahq_regression_matrix() {
     for e in &events {
         let id = e["event_id"].as_str().unwrap().to_string();
         let ls = &event_logsource[&id];
-        let source = EventSource {
-            product: ls.product.as_deref(),
-            category: ls.category.as_deref(),
-            service: ls.service.as_deref(),
-        };
+        let source = EventSource::new(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref());
         hits.clear();
         set.matches(&e["event"], Some(&source), &mut scratch, &mut hits);
         fast.extend(hits.iter().map(|r| (*r, id.clone())));
@@ -182,11 +178,7 @@ fn regression_events_work_counters() {
     let set = col.compile().ruleset;
     let mut scratch = set.scratch();
     let mut hits = Vec::new();
-    let source = EventSource {
-        product: Some("windows"),
-        category: Some("process_creation"),
-        service: Some("sysmon"),
-    };
+    let source = EventSource::new(Some("windows"), Some("process_creation"), Some("sysmon"));
     for e in &events {
         set.matches(&e["event"], Some(&source), &mut scratch, &mut hits);
     }
