@@ -42,8 +42,6 @@ impl PlaceholderSource for LoadOptions {
 pub(crate) struct ParsedRule {
     pub meta: RuleMeta,
     pub detection: Detection,
-    /// Placeholders that had no value (only when allowed by the options).
-    pub unresolved: Vec<String>,
 }
 
 /// A filter document (meta filter) as loaded.
@@ -266,11 +264,7 @@ impl Collection {
                 ),
             });
         }
-        self.rules.push(ParsedRule {
-            meta,
-            detection,
-            unresolved,
-        });
+        self.rules.push(ParsedRule { meta, detection });
         Ok(())
     }
 
@@ -300,6 +294,27 @@ impl Collection {
             detection,
         });
         Ok(())
+    }
+
+    /// Moves everything loaded into `other` into this collection (after what
+    /// is already here), so files can be loaded on several threads and joined
+    /// in a fixed order.
+    pub fn append(&mut self, other: Collection) {
+        self.rules.extend(other.rules);
+        self.filters.extend(other.filters);
+        self.correlations.extend(other.correlations);
+        self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
+    }
+
+    /// Records a rule file that could not be read at all.
+    pub fn add_unreadable(&mut self, origin: &str, reason: &str) {
+        self.errors.push(RuleError::at(origin, None, reason));
+    }
+
+    /// The load options of this collection.
+    pub fn options(&self) -> &LoadOptions {
+        &self.options
     }
 
     /// The errors met so far, one per refused document.

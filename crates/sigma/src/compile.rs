@@ -190,9 +190,6 @@ pub struct RuleSet {
     pub(crate) fields: Vec<String>,
     pub(crate) atoms: Vec<Atom>,
     pub(crate) scanners: Vec<Scanner>,
-    /// Scanner of each field, if it has literals.
-    pub(crate) field_scanner: Vec<Option<u32>>,
-    pub(crate) keyword_scanner: Option<u32>,
     /// For each global pattern id: the rules it triggers.
     pub(crate) pattern_rules: Vec<Vec<RuleId>>,
     /// For each global pattern id: its scanner.
@@ -333,7 +330,12 @@ impl Builder {
                         })
                         .max_by_key(|t| t.len());
                     let key = format!("glob|{}", glob.key());
-                    self.atom(source, AtomTest::Glob(glob), key, longest.filter(|t| !t.is_empty()))
+                    self.atom(
+                        source,
+                        AtomTest::Glob(glob),
+                        key,
+                        longest.filter(|t| !t.is_empty()),
+                    )
                 }
             },
             ValueTest::Str {
@@ -628,7 +630,10 @@ impl Collection {
         let mut pattern_rules = vec![Vec::new(); total as usize];
         for (i, (rule, chosen)) in compiled.iter_mut().zip(rule_trigger_atoms).enumerate() {
             rule.triggers = chosen.map(|atoms| {
-                let mut pats: Vec<u32> = atoms.iter().filter_map(|a| b.atoms[*a as usize].trigger).collect();
+                let mut pats: Vec<u32> = atoms
+                    .iter()
+                    .filter_map(|a| b.atoms[*a as usize].trigger)
+                    .collect();
                 pats.sort_unstable();
                 pats.dedup();
                 pats
@@ -639,21 +644,11 @@ impl Collection {
                 }
             }
         }
-        let mut field_scanner = vec![None; b.fields.len()];
-        let mut keyword_scanner = None;
-        for (i, s) in scanners.iter().enumerate() {
-            match s.source {
-                Source::Field(f) => field_scanner[f as usize] = Some(i as u32),
-                Source::Keywords => keyword_scanner = Some(i as u32),
-            }
-        }
         let ruleset = RuleSet {
             rules: compiled,
             fields: b.fields,
             atoms: b.atoms,
             scanners,
-            field_scanner,
-            keyword_scanner,
             pattern_rules,
             pattern_scanner,
             pattern_count: total as usize,
@@ -696,6 +691,48 @@ impl RuleSet {
     /// Warnings about rules loaded with caveats (e.g. empty placeholders).
     pub fn warnings(&self) -> &[RuleWarning] {
         &self.warnings
+    }
+
+    /// Compiles every `|re` regular expression now (they are otherwise
+    /// compiled on first use) and reports each rule whose regex cannot be
+    /// compiled, for example because it exceeds the size limit.
+    pub fn compile_regexes(&self) -> Vec<RuleError> {
+        fn walk(e: &Expr, atoms: &[Atom], out: &mut Vec<String>) {
+            match e {
+                Expr::And(p) | Expr::Or(p) => p.iter().for_each(|x| walk(x, atoms, out)),
+                Expr::Not(x) => walk(x, atoms, out),
+                Expr::Atom(a) => {
+                    if let AtomTest::Regex(re) = &atoms[*a as usize].test
+                        && let Err(e) = re.compiled()
+                    {
+                        out.push(format!(
+                            "regular expression '{}' cannot be compiled: {e}",
+                            re.as_str()
+                        ));
+                    }
+                }
+                Expr::Const(_) => {}
+            }
+        }
+        let mut errors = Vec::new();
+        for r in &self.rules {
+            let mut problems = Vec::new();
+            walk(&r.expr, &self.atoms, &mut problems);
+            for p in problems {
+                errors.push(
+                    RuleError::at(
+                        &r.meta.origin,
+                        Some(crate::yaml::Pos {
+                            line: r.meta.line,
+                            col: 1,
+                        }),
+                        p,
+                    )
+                    .with_title(Some(&r.meta.title)),
+                );
+            }
+        }
+        errors
     }
 
     /// Statistics about the compiled form, for benchmarks and `--verbose`.

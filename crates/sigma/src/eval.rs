@@ -37,7 +37,11 @@ pub struct EventSource<'a> {
 
 impl<'a> EventSource<'a> {
     /// A log source with one value per key.
-    pub fn new(product: Option<&'a str>, category: Option<&'a str>, service: Option<&'a str>) -> Self {
+    pub fn new(
+        product: Option<&'a str>,
+        category: Option<&'a str>,
+        service: Option<&'a str>,
+    ) -> Self {
         EventSource {
             product,
             category,
@@ -137,8 +141,6 @@ fn lowercase_into(src: &str, dst: &mut String) {
         dst.extend(src.chars().flat_map(char::to_lowercase));
     }
 }
-
-
 
 /// Reusable per-thread working memory for matching.
 #[derive(Debug)]
@@ -436,7 +438,14 @@ impl Ctx<'_, '_> {
                     }
                 });
                 joined.push('\0');
-                record_hits(scanner, &joined, epoch, &mut s.hit_epoch, &mut s.hit_flags, &mut s.hit_list);
+                record_hits(
+                    scanner,
+                    &joined,
+                    epoch,
+                    &mut s.hit_epoch,
+                    &mut s.hit_flags,
+                    &mut s.hit_list,
+                );
                 s.kw_lower = joined;
             }
         }
@@ -472,7 +481,8 @@ impl Ctx<'_, '_> {
                     let sc = set.pattern_scanner[pattern as usize];
                     self.scan(sc);
                     let p = pattern as usize;
-                    self.s.hit_epoch[p] == self.s.epoch && self.s.hit_flags[p] & kind_flag(*kind) != 0
+                    self.s.hit_epoch[p] == self.s.epoch
+                        && self.s.hit_flags[p] & kind_flag(*kind) != 0
                 }
                 None => {
                     self.source(atom.source);

@@ -171,7 +171,6 @@ pub(crate) struct Detection {
     pub searches: Vec<(String, Search)>,
     /// OR-linked conditions.
     pub conditions: Vec<Condition>,
-    pub pos: Pos,
 }
 
 pub(crate) fn text_of(node: &Node) -> Option<String> {
@@ -483,7 +482,6 @@ pub(crate) fn parse_detection(
     Ok(Detection {
         searches,
         conditions,
-        pos: node.pos,
     })
 }
 

@@ -115,7 +115,11 @@ fn sigmahq_regression_matrix() {
     for e in &events {
         let id = e["event_id"].as_str().unwrap().to_string();
         let ls = &event_logsource[&id];
-        let source = EventSource::new(ls.product.as_deref(), ls.category.as_deref(), ls.service.as_deref());
+        let source = EventSource::new(
+            ls.product.as_deref(),
+            ls.category.as_deref(),
+            ls.service.as_deref(),
+        );
         hits.clear();
         set.matches(&e["event"], Some(&source), &mut scratch, &mut hits);
         fast.extend(hits.iter().map(|r| (*r, id.clone())));

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command from the README: installs what the tests need, then runs
+# every test of the workspace, formatting and lint checks.
+#
+# Needs only the Rust toolchain (and network access to the package
+# registries for the first build). The shared reference data is expected at
+# ../shared relative to the repository (tests fail, never skip, without it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d ../shared/data ]; then
+    echo "error: ../shared/data is missing; the tests read the shared reference data" >&2
+    exit 1
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo test (release: the regression matrix and readers are data-heavy)"
+cargo test --workspace --release --locked
+
+echo "== benchmarks compile"
+cargo bench --workspace --locked --no-run
