@@ -54,20 +54,28 @@ fn main() {
     let source = EventSource::new(Some("windows"), Some("process_creation"), Some("sysmon"));
     let mut scratch = set.scratch();
     let mut hits = Vec::new();
-    let applicable: Vec<u32> = (0..set.len() as u32).filter(|r| source.admits(&set.meta(*r).logsource)).collect();
+    let applicable: Vec<u32> = (0..set.len() as u32)
+        .filter(|r| source.admits(&set.meta(*r).logsource))
+        .collect();
     let mut slow_hits = 0usize;
     for _ in 0..n {
         for e in &events {
             hits.clear();
             if slow {
-                slow_hits += applicable.iter().filter(|r| set.rule_matches(**r, e, &mut scratch)).count();
+                slow_hits += applicable
+                    .iter()
+                    .filter(|r| set.rule_matches(**r, e, &mut scratch))
+                    .count();
             } else {
                 set.matches(e, Some(&source), &mut scratch, &mut hits);
             }
         }
     }
     if slow {
-        println!("rule-by-rule: {} applicable rules, {slow_hits} matches", applicable.len());
+        println!(
+            "rule-by-rule: {} applicable rules, {slow_hits} matches",
+            applicable.len()
+        );
     }
     println!("{:?}", scratch.stats());
 }
