@@ -1,0 +1,181 @@
+//! The [`Detection`]: one rule hit on one record, the stable output contract
+//! (DESIGN.md, "Contracts other tools rely on").
+//!
+//! Every detection names the rule (`rule_id`, `rule_title`, `level`,
+//! `attack`), the time (`timestamp`, RFC 3339 UTC), the `host`, the exact
+//! record (`source`: path plus record id or line) and carries the matched
+//! event's fields. Correlation alerts are detections too, with `kind:
+//! "correlation"` and a `correlation` object naming the group, the window
+//! and the contributing records. Fields may be added; none may be renamed.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+use tiaki_evidence::{Event, Origin};
+use tiaki_sigma::{Level, RuleMeta};
+
+/// Fields that name the host an event was recorded on, most specific first:
+/// Windows `Computer` (EVTX, XML, `evtx_dump`, Winlogbeat after mapping),
+/// the syslog header's `host`, ECS `host.name`/`host.hostname`, IIS
+/// `s-computername`, and the CSV/Timesketch spellings.
+pub const HOST_FIELDS: &[&str] = &[
+    "Computer",
+    "host.name",
+    "host.hostname",
+    "host",
+    "hostname",
+    "Hostname",
+    "ComputerName",
+    "s-computername",
+];
+
+/// The host of an event, from the first of [`HOST_FIELDS`] it has as text.
+pub fn host_of(event: &Event) -> Option<String> {
+    HOST_FIELDS.iter().find_map(|f| match event.get(f) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    })
+}
+
+/// A time as the contract writes it: RFC 3339, UTC, `Z`, with as many
+/// fractional digits as the evidence had (0, 3, 6 or 9).
+pub fn rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Where a detection's record is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceRef {
+    /// The evidence file (`archive.zip!member` inside archives).
+    pub path: String,
+    /// The record number (EVTX, `evtx_dump` JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<u64>,
+    /// The 1-based line (text formats).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// True for an EVTX record carved from unallocated space.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
+}
+
+impl From<&Origin> for SourceRef {
+    fn from(o: &Origin) -> Self {
+        SourceRef {
+            path: o.path.to_string(),
+            record_id: o.record_id,
+            line: o.line,
+            recovered: o.recovered,
+        }
+    }
+}
+
+impl std::fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.path)?;
+        if let Some(r) = self.record_id {
+            write!(f, "#{r}")?;
+        } else if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        if self.recovered {
+            f.write_str(" (recovered)")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a correlation alert adds to a detection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CorrelationInfo {
+    /// `event_count`, `value_count`, `temporal`...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The `group-by` fields and their values in this alert.
+    pub group: Map<String, Value>,
+    /// The correlation's `timespan` as written (`5m`).
+    pub timespan: String,
+    /// Time of the earliest contributing match.
+    pub first: String,
+    /// Time of the match that completed the condition.
+    pub last: String,
+    /// The aggregated value that met the condition (count, sum...).
+    pub value: f64,
+    /// Titles of the referenced rules that matched in the window.
+    pub rules: Vec<String>,
+    /// How many records contributed.
+    pub events_total: usize,
+    /// The contributing records (at most 256 are listed).
+    pub sources: Vec<SourceRef>,
+}
+
+/// One rule hit (or one correlation alert).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Detection {
+    /// The rule's `id` (`null` if the rule has none).
+    pub rule_id: Option<String>,
+    /// The rule's `title`.
+    pub rule_title: String,
+    /// The rule's `level` (`null` if the rule has none).
+    #[serde(serialize_with = "level_name")]
+    pub level: Option<Level>,
+    /// The record's time, RFC 3339 UTC (`null` if the record has none).
+    pub timestamp: Option<String>,
+    /// The host the record was written on, if the record says.
+    pub host: Option<String>,
+    /// ATT&CK technique ids from the rule's tags (`T1059.001`).
+    pub attack: Vec<String>,
+    /// The record (for a correlation: the one that completed it).
+    pub source: SourceRef,
+    /// The matched event's fields (for a correlation: the group values).
+    pub event: Map<String, Value>,
+    /// `detection` or `correlation`.
+    pub kind: &'static str,
+    /// The rule file.
+    pub rule_path: String,
+    /// The event's Sigma log source, `product/category/service`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logsource: Option<String>,
+    /// Present for correlation alerts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<CorrelationInfo>,
+}
+
+fn level_name<S: Serializer>(l: &Option<Level>, s: S) -> Result<S::Ok, S::Error> {
+    match l {
+        Some(l) => s.serialize_str(l.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+/// `product/category/service` with `*` for an unset part.
+pub fn logsource_text(ls: &tiaki_evidence::LogSource) -> String {
+    let p = |v: &Option<std::sync::Arc<str>>| v.as_deref().unwrap_or("*").to_string();
+    format!("{}/{}/{}", p(&ls.product), p(&ls.category), p(&ls.service))
+}
+
+impl Detection {
+    /// The detection of `rule` on `event`.
+    pub fn new(rule: &RuleMeta, event: &Event) -> Detection {
+        Detection {
+            rule_id: rule.id.clone(),
+            rule_title: rule.title.clone(),
+            level: rule.level,
+            timestamp: event.timestamp.as_ref().map(rfc3339),
+            host: host_of(event),
+            attack: rule.attack_techniques(),
+            source: SourceRef::from(&event.origin),
+            event: event.fields.clone(),
+            kind: "detection",
+            rule_path: rule.origin.clone(),
+            logsource: Some(logsource_text(&event.logsource)),
+            correlation: None,
+        }
+    }
+
+    /// True if the detection is at or above `min` (a rule without a level
+    /// counts as `informational`).
+    pub fn at_least(&self, min: Level) -> bool {
+        self.level.unwrap_or(Level::Informational) >= min
+    }
+}

@@ -1,0 +1,278 @@
+//! The end-of-run account: what was read, what was skipped and why, what
+//! fired. "Every record is accounted for" (DESIGN.md): a hunt that found
+//! nothing in a half-unreadable log must say so, so the summary carries the
+//! reader's per-file damage report next to the detection counts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use tiaki_evidence::ReadReport;
+
+/// How many times one rule fired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleCount {
+    /// The rule's id.
+    pub rule_id: Option<String>,
+    /// The rule's title.
+    pub rule_title: String,
+    /// The rule's level.
+    pub level: Option<String>,
+    /// Detections written for it.
+    pub count: u64,
+}
+
+/// A file that was not read cleanly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileProblem {
+    /// The evidence path.
+    pub path: String,
+    /// The format it was read as, if recognised.
+    pub format: Option<String>,
+    /// Events read from it.
+    pub events: u64,
+    /// Records skipped, per reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// The first errors in full (file, record, reason).
+    pub errors: Vec<String>,
+    /// False if reading stopped before the end of the file.
+    pub complete: bool,
+}
+
+/// The account of one hunt (or dump, or timeline).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Files and archive members read.
+    pub files: usize,
+    /// Events read, all formats.
+    pub events_read: u64,
+    /// Events read per format (`evtx`, `evtx-json`, `syslog`...).
+    pub events_by_format: BTreeMap<String, u64>,
+    /// Of the events read, EVTX records carved from unallocated space.
+    pub events_recovered: u64,
+    /// Events matched against the rules (read, minus the time filter).
+    pub events_hunted: u64,
+    /// Events left out by `--from`/`--to`.
+    pub events_outside_time_window: u64,
+    /// Events left out because a time window was set and they had no time.
+    pub events_without_timestamp: u64,
+    /// Records skipped by the readers, per reason, over all files.
+    pub records_skipped: BTreeMap<String, u64>,
+    /// Files with skipped records, errors, or that could not be read to the
+    /// end.
+    pub files_with_problems: Vec<FileProblem>,
+    /// Detection rules loaded.
+    pub detection_rules: usize,
+    /// Correlation rules loaded.
+    pub correlation_rules: usize,
+    /// Rule documents refused while loading or compiling.
+    pub rule_load_errors: usize,
+    /// Detections written (correlation alerts included), per level
+    /// (`none` for rules without a level).
+    pub detections_by_level: BTreeMap<String, u64>,
+    /// Detections written.
+    pub detections: u64,
+    /// Of those, correlation alerts.
+    pub correlation_alerts: u64,
+    /// Matches not written because they were below `--min-level`.
+    pub below_min_level: u64,
+    /// Matches of rules that only feed correlations (`generate: false`),
+    /// not written as detections of their own.
+    pub correlation_only_matches: u64,
+    /// Matches of correlation-referenced rules left out of correlation for
+    /// lack of a timestamp.
+    pub correlation_inputs_without_timestamp: u64,
+    /// Correlation inputs lost to the engine's memory limits or lateness (if
+    /// non-zero, correlation results may be incomplete).
+    pub correlation_inputs_lost: u64,
+    /// The rules that fired most (at most 10), most first.
+    pub top_rules: Vec<RuleCount>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+impl Summary {
+    /// Fills the reading part from the reader's report.
+    pub fn add_read_report(&mut self, report: &ReadReport) {
+        self.files = report.files.len();
+        for f in &report.files {
+            self.events_recovered += f.recovered;
+            for (r, n) in &f.skipped {
+                *self.records_skipped.entry((*r).to_string()).or_default() += n;
+            }
+            if !f.skipped.is_empty() || !f.errors.is_empty() || !f.complete {
+                self.files_with_problems.push(FileProblem {
+                    path: f.path.to_string(),
+                    format: f.format.map(|x| x.name().to_string()),
+                    events: f.events,
+                    skipped: f
+                        .skipped
+                        .iter()
+                        .map(|(k, v)| ((*k).to_string(), *v))
+                        .collect(),
+                    errors: f.errors.iter().map(ToString::to_string).collect(),
+                    complete: f.complete,
+                });
+            }
+        }
+    }
+
+    /// Counts one detection written at `level`.
+    pub(crate) fn count_detection(&mut self, level: Option<tiaki_sigma::Level>) {
+        let name = level.map_or("none", tiaki_sigma::Level::as_str);
+        *self
+            .detections_by_level
+            .entry(name.to_string())
+            .or_default() += 1;
+        self.detections += 1;
+    }
+
+    /// Records skipped, all reasons.
+    pub fn records_skipped_total(&self) -> u64 {
+        self.records_skipped.values().sum()
+    }
+
+    /// Events per second of wall time.
+    pub fn events_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.events_read as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+const LEVEL_ORDER: [&str; 6] = ["critical", "high", "medium", "low", "informational", "none"];
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let formats: Vec<String> = self
+            .events_by_format
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        write!(
+            f,
+            "read {} events from {} files in {:.2} s ({:.0} events/s)",
+            self.events_read,
+            self.files,
+            self.seconds,
+            self.events_per_second()
+        )?;
+        if !formats.is_empty() {
+            write!(f, ": {}", formats.join(", "))?;
+        }
+        if self.events_recovered > 0 {
+            write!(
+                f,
+                "; {} carved from unallocated EVTX space",
+                self.events_recovered
+            )?;
+        }
+        writeln!(f)?;
+        if self.events_outside_time_window + self.events_without_timestamp > 0 {
+            writeln!(
+                f,
+                "time window: {} events hunted, {} outside, {} without a timestamp",
+                self.events_hunted, self.events_outside_time_window, self.events_without_timestamp
+            )?;
+        }
+        if !self.records_skipped.is_empty() {
+            let parts: Vec<String> = self
+                .records_skipped
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect();
+            writeln!(
+                f,
+                "skipped {} records: {}",
+                self.records_skipped_total(),
+                parts.join(", ")
+            )?;
+        }
+        for p in &self.files_with_problems {
+            let mut parts: Vec<String> = p
+                .skipped
+                .iter()
+                .map(|(k, v)| format!("{v} skipped: {k}"))
+                .collect();
+            if !p.complete {
+                parts.push("INCOMPLETE".into());
+            }
+            writeln!(
+                f,
+                "  {} [{}]: {} events, {}",
+                p.path,
+                p.format.as_deref().unwrap_or("?"),
+                p.events,
+                parts.join(", ")
+            )?;
+            for e in p.errors.iter().take(3) {
+                writeln!(f, "    {e}")?;
+            }
+        }
+        if self.detection_rules + self.correlation_rules + self.rule_load_errors == 0 {
+            // `dump`: no rules, nothing more to say.
+            return Ok(());
+        }
+        write!(
+            f,
+            "rules: {} detection, {} correlation",
+            self.detection_rules, self.correlation_rules
+        )?;
+        if self.rule_load_errors > 0 {
+            write!(
+                f,
+                ", {} refused (`tiaki rules check` lists them)",
+                self.rule_load_errors
+            )?;
+        }
+        writeln!(f)?;
+        let levels: Vec<String> = LEVEL_ORDER
+            .iter()
+            .filter_map(|l| self.detections_by_level.get(*l).map(|n| format!("{n} {l}")))
+            .collect();
+        write!(f, "detections: {}", self.detections)?;
+        if !levels.is_empty() {
+            write!(f, " ({})", levels.join(", "))?;
+        }
+        if self.correlation_alerts > 0 {
+            write!(
+                f,
+                ", of which {} correlation alerts",
+                self.correlation_alerts
+            )?;
+        }
+        if self.below_min_level > 0 {
+            write!(f, "; {} below --min-level not shown", self.below_min_level)?;
+        }
+        writeln!(f)?;
+        if self.correlation_only_matches > 0 {
+            writeln!(
+                f,
+                "{} matches of rules that only feed correlations are not listed (--all-matches lists them)",
+                self.correlation_only_matches
+            )?;
+        }
+        if self.correlation_inputs_without_timestamp > 0 || self.correlation_inputs_lost > 0 {
+            writeln!(
+                f,
+                "correlation may be incomplete: {} inputs without a timestamp, {} lost to limits",
+                self.correlation_inputs_without_timestamp, self.correlation_inputs_lost
+            )?;
+        }
+        for (i, r) in self.top_rules.iter().enumerate() {
+            if i == 0 {
+                writeln!(f, "rules that fired most:")?;
+            }
+            writeln!(
+                f,
+                "  {:>7}  {:<13} {}",
+                r.count,
+                r.level.as_deref().unwrap_or("-"),
+                r.rule_title
+            )?;
+        }
+        Ok(())
+    }
+}
