@@ -19,8 +19,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== cargo test (release: the regression matrix and readers are data-heavy)"
-cargo test --workspace --release --locked
-
 echo "== benchmarks compile"
 cargo bench --workspace --locked --no-run
+
+# Last, so that the closing lines of this script are the test runner's.
+echo "== cargo test (release: the regression matrix and readers are data-heavy)"
+cargo test --workspace --release --locked
