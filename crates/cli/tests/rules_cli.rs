@@ -177,3 +177,59 @@ fn project_rules_load() {
     assert!(stdout.contains(" 0 rejected"), "{stdout}");
     assert!(out.status.success());
 }
+
+/// The README's quick start: the bundled example hunted with the project's
+/// rules gives the web shell story, host included, and the correlation.
+#[test]
+fn quickstart_example_hunt() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = tiaki()
+        .current_dir(&root)
+        .args([
+            "hunt",
+            "examples/quickstart",
+            "--rules",
+            "rules",
+            "--format",
+            "jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let detections: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut titles: Vec<&str> = detections
+        .iter()
+        .map(|d| d["rule_title"].as_str().unwrap())
+        .collect();
+    titles.sort_unstable();
+    assert_eq!(
+        titles,
+        vec![
+            "Active Directory Database Copied With Ntdsutil IFM",
+            "Certutil Downloads a File",
+            "IIS Worker Process Spawns a Command Shell",
+            "IIS Worker Process Spawns a Command Shell",
+            "Web Shell Activity Followed by Domain Credential Theft",
+            "Web Shell Command in an ASPX Request",
+            "Web Shell Command in an ASPX Request",
+        ]
+    );
+    assert!(
+        detections.iter().all(|d| d["host"] == "PCO-WEB01"),
+        "{detections:?}"
+    );
+    let ntds = detections
+        .iter()
+        .find(|d| d["rule_title"] == "Active Directory Database Copied With Ntdsutil IFM")
+        .unwrap();
+    assert_eq!(ntds["level"], "critical");
+    assert_eq!(ntds["attack"], serde_json::json!(["T1003.003"]));
+    assert_eq!(ntds["timestamp"], "2021-03-15T02:31:44Z");
+}
