@@ -120,6 +120,29 @@ impl<'r> Lines<'r> {
     }
 }
 
+impl Lines<'_> {
+    /// The next line within the limit, as text. Lines over the limit are
+    /// recorded in `ctx` as skipped (with their number and length) and passed
+    /// over, so line readers need not repeat that bookkeeping. `None` at the end.
+    pub fn next_text<'b>(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        buf: &'b mut Vec<u8>,
+    ) -> io::Result<Option<std::borrow::Cow<'b, str>>> {
+        loop {
+            match self.next_line(buf)? {
+                None => return Ok(None),
+                Some(Line::TooLong(n)) => ctx.skip_line(
+                    "line too long",
+                    self.number,
+                    format!("{n} bytes, more than {MAX_LINE}"),
+                ),
+                Some(Line::Ok) => return Ok(Some(text(buf))),
+            }
+        }
+    }
+}
+
 /// A line as text (invalid UTF-8 replaced, which evidence sometimes has).
 pub(crate) fn text(buf: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(buf)

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::ctx::Ctx;
 use crate::event::{Event, Format};
 use crate::mapping::Domain;
-use crate::readers::{Line, Lines, MAX_LINE, text};
+use crate::readers::Lines;
 
 static RFC3164: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:<(\d{1,3})>)?((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d) (\S+) ?(.*)$")
@@ -72,17 +72,8 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, r: &mut dyn BufRead) -> io::Result<()> {
     let year = ctx.year_hint();
     let reference = ctx.mtime;
     let maps = ctx.maps.clone();
-    while let Some(l) = lines.next_line(&mut buf)? {
+    while let Some(line) = lines.next_text(ctx, &mut buf)? {
         let no = lines.number;
-        if let Line::TooLong(n) = l {
-            ctx.skip_line(
-                "line too long",
-                no,
-                format!("{n} bytes, more than {MAX_LINE}"),
-            );
-            continue;
-        }
-        let line = text(&buf);
         if line.trim().is_empty() {
             continue;
         }

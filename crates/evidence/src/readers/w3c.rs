@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use crate::ctx::Ctx;
 use crate::event::{Event, Format};
 use crate::mapping::Domain;
-use crate::readers::{Line, Lines, MAX_LINE, text};
+use crate::readers::Lines;
 
 /// A column: its W3C name and, if renamed, its Sigma name.
 struct Column {
@@ -28,17 +28,8 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, r: &mut dyn BufRead) -> io::Result<()> {
     let mut buf = Vec::new();
     let mut columns: Option<Vec<Column>> = None;
     let keep = ctx.maps.w3c_keep_original;
-    while let Some(l) = lines.next_line(&mut buf)? {
+    while let Some(line) = lines.next_text(ctx, &mut buf)? {
         let no = lines.number;
-        if let Line::TooLong(n) = l {
-            ctx.skip_line(
-                "line too long",
-                no,
-                format!("{n} bytes, more than {MAX_LINE}"),
-            );
-            continue;
-        }
-        let line = text(&buf);
         if line.trim().is_empty() {
             continue;
         }

@@ -11,7 +11,7 @@ use std::io::{self, BufRead};
 use serde_json::{Map, Number, Value};
 
 use crate::ctx::Ctx;
-use crate::readers::{Line, Lines, MAX_LINE, text};
+use crate::readers::Lines;
 
 /// Reads a Zeek log (TSV or JSON).
 pub(crate) fn read(ctx: &mut Ctx<'_>, r: &mut dyn BufRead) -> io::Result<()> {
@@ -34,17 +34,8 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, r: &mut dyn BufRead) -> io::Result<()> {
     let mut path = file_path;
     let mut names: Vec<String> = Vec::new();
     let mut types: Vec<String> = Vec::new();
-    while let Some(l) = lines.next_line(&mut buf)? {
+    while let Some(line) = lines.next_text(ctx, &mut buf)? {
         let no = lines.number;
-        if let Line::TooLong(n) = l {
-            ctx.skip_line(
-                "line too long",
-                no,
-                format!("{n} bytes, more than {MAX_LINE}"),
-            );
-            continue;
-        }
-        let line = text(&buf);
         if line.is_empty() {
             continue;
         }
