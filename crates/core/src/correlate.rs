@@ -145,6 +145,19 @@ impl CorrelationPass {
         self.without_time
     }
 
+    /// As [`finish`](Self::finish), recording in `summary` the inputs that
+    /// could not be correlated (no timestamp) or were lost (engine limits).
+    pub fn finish_counted(
+        self,
+        set: &RuleSet,
+        summary: &mut crate::Summary,
+    ) -> Result<Vec<(usize, Detection)>, HuntError> {
+        summary.correlation_inputs_without_timestamp = self.without_time();
+        let outcome = self.finish(set)?;
+        summary.correlation_inputs_lost = outcome.stats.lossy();
+        Ok(outcome.alerts)
+    }
+
     /// Feeds the inputs in time order and returns the alerts.
     pub fn finish(mut self, set: &RuleSet) -> Result<CorrelationOutcome, HuntError> {
         let inputs = self.sorter.len();

@@ -175,10 +175,7 @@ pub fn hunt<P: AsRef<Path>>(
     )?;
 
     if let Some(c) = corr.take() {
-        summary.correlation_inputs_without_timestamp = c.without_time();
-        let outcome = c.finish(set)?;
-        summary.correlation_inputs_lost = outcome.stats.lossy();
-        for (c, d) in outcome.alerts {
+        for (c, d) in c.finish_counted(set, &mut summary)? {
             if opts.min_level.is_some_and(|m| !d.at_least(m)) {
                 summary.below_min_level += 1;
                 continue;

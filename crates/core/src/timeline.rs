@@ -348,10 +348,7 @@ pub fn timeline<P: AsRef<Path>>(
         &mut consume,
     )?;
     if let Some(c) = corr.take() {
-        summary.correlation_inputs_without_timestamp = c.without_time();
-        let outcome = c.finish(set)?;
-        summary.correlation_inputs_lost = outcome.stats.lossy();
-        for (_, d) in outcome.alerts {
+        for (_, d) in c.finish_counted(set, &mut summary)? {
             let ms = d
                 .timestamp
                 .as_deref()
