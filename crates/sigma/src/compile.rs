@@ -307,7 +307,7 @@ impl Builder {
                     }
                 }
                 Some((kind, text)) => {
-                    let lower = text.to_lowercase();
+                    let lower = crate::matchers::lowercase(&text);
                     self.atom(
                         source,
                         AtomTest::Lit {
@@ -325,7 +325,7 @@ impl Builder {
                         .pieces()
                         .iter()
                         .filter_map(|p| match p {
-                            Piece::Lit(t) => Some(t.to_lowercase()),
+                            Piece::Lit(t) => Some(crate::matchers::lowercase(t)),
                             _ => None,
                         })
                         .max_by_key(|t| t.len());
@@ -359,7 +359,8 @@ impl Builder {
             },
             ValueTest::Regex(re) => {
                 let key = format!("re|{:?}|{}", re.flags(), re.as_str());
-                self.atom(source, AtomTest::Regex(re.clone()), key, None)
+                let needs = re.required_literal();
+                self.atom(source, AtomTest::Regex(re.clone()), key, needs)
             }
             ValueTest::Cidr(net) => {
                 self.atom(source, AtomTest::Cidr(*net), format!("cidr|{net}"), None)

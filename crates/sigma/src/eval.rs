@@ -16,6 +16,8 @@ use crate::compile::{
     Source, kind_flag,
 };
 use crate::event::{Event, Value};
+use crate::hitcache::HitCache;
+use crate::matchers::{lowercase, lowercase_into};
 use crate::modifier::{StrKind, TimePart};
 use crate::rule::LogSource;
 
@@ -131,17 +133,6 @@ impl FieldData {
     }
 }
 
-/// Lowercases `src` into `dst` (Unicode-aware, fast for ASCII).
-fn lowercase_into(src: &str, dst: &mut String) {
-    dst.clear();
-    if src.is_ascii() {
-        dst.push_str(src);
-        dst.make_ascii_lowercase();
-    } else {
-        dst.extend(src.chars().flat_map(char::to_lowercase));
-    }
-}
-
 /// Reusable per-thread working memory for matching.
 #[derive(Debug)]
 pub struct Scratch {
@@ -163,7 +154,11 @@ pub struct Scratch {
     candidates: Vec<RuleId>,
     plans: HashMap<String, Arc<Plan>>,
     plan_key: String,
-    kw_lower: String,
+    /// Per scanner, remembered scan results (allocated on first use).
+    caches: Vec<Option<Box<HitCache>>>,
+    hit_tmp: Vec<(u32, u8)>,
+    kw_text: String,
+    lower_tmp: String,
     stats: MatchStats,
 }
 
@@ -178,6 +173,10 @@ pub struct MatchStats {
     pub literal_hits: u64,
     /// Rules that matched.
     pub matches: u64,
+    /// Values run through an automaton.
+    pub scanned_values: u64,
+    /// Values whose automaton result came from the cache of repeated values.
+    pub cached_values: u64,
 }
 
 impl RuleSet {
@@ -201,7 +200,10 @@ impl RuleSet {
             candidates: Vec::new(),
             plans: HashMap::new(),
             plan_key: String::new(),
-            kw_lower: String::new(),
+            caches: (0..self.scanners.len()).map(|_| None).collect(),
+            hit_tmp: Vec::new(),
+            kw_text: String::new(),
+            lower_tmp: String::new(),
             stats: MatchStats::default(),
         }
     }
@@ -392,7 +394,8 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// Runs a scanner's automaton over its source once per event.
+    /// Runs a scanner's automaton over its source once per event. Values
+    /// seen before are answered from the scanner's [`HitCache`].
     fn scan(&mut self, sc: u32) {
         if self.s.scanned_epoch[sc as usize] == self.s.epoch {
             return;
@@ -402,51 +405,68 @@ impl Ctx<'_, '_> {
         let epoch = self.s.epoch;
         match scanner.source {
             Source::Field(f) => {
-                // Borrow the value texts and the hit arrays separately.
                 self.field(f);
+                // Borrow the value texts, the cache and the hit arrays separately.
                 let s = &mut *self.s;
-                let slot = s.field_slot[f as usize] as usize;
-                let data = &mut s.slots[slot];
-                for text in data.lowers() {
-                    record_hits(
-                        scanner,
-                        text,
-                        epoch,
-                        &mut s.hit_epoch,
-                        &mut s.hit_flags,
-                        &mut s.hit_list,
-                    );
+                let data = &mut s.slots[s.field_slot[f as usize] as usize];
+                let cache = s.caches[sc as usize].get_or_insert_with(Box::default);
+                let mut hits = Hits {
+                    epoch,
+                    hit_epoch: &mut s.hit_epoch,
+                    hit_flags: &mut s.hit_flags,
+                    hit_list: &mut s.hit_list,
+                };
+                for i in 0..data.len {
+                    let text = &data.text_buf[i];
+                    let h = cache.hash(text);
+                    if let Some(found) = cache.get(h, text) {
+                        s.stats.cached_values += 1;
+                        hits.apply(scanner.base, found, !0);
+                        continue;
+                    }
+                    s.stats.scanned_values += 1;
+                    lowercase_into(text, &mut s.lower_tmp);
+                    s.hit_tmp.clear();
+                    collect_hits(scanner, &s.lower_tmp, &mut s.hit_tmp);
+                    cache.put(h, text, &s.hit_tmp);
+                    hits.apply(scanner.base, &s.hit_tmp, !0);
                 }
             }
             Source::Keywords => {
-                // Keyword literals always match as substrings, so all values
-                // are joined with NUL separators and scanned in one pass.
+                // Keyword literals always match as substrings of a value,
+                // so only the "contains" flag is kept.
                 let s = &mut *self.s;
-                let (mut text, mut joined) = (String::new(), std::mem::take(&mut s.kw_lower));
-                joined.clear();
+                let cache = s.caches[sc as usize].get_or_insert_with(Box::default);
+                let mut hits = Hits {
+                    epoch,
+                    hit_epoch: &mut s.hit_epoch,
+                    hit_flags: &mut s.hit_flags,
+                    hit_list: &mut s.hit_list,
+                };
+                let (text, lower, tmp, stats) = (
+                    &mut s.kw_text,
+                    &mut s.lower_tmp,
+                    &mut s.hit_tmp,
+                    &mut s.stats,
+                );
                 self.event.for_each_value(&mut |v| {
                     text.clear();
-                    if v.write_text(&mut text) {
-                        joined.push('\0');
-                        if text.is_ascii() {
-                            let start = joined.len();
-                            joined.push_str(&text);
-                            joined[start..].make_ascii_lowercase();
-                        } else {
-                            joined.extend(text.chars().flat_map(char::to_lowercase));
-                        }
+                    if !v.write_text(text) || text.is_empty() {
+                        return;
                     }
+                    let h = cache.hash(text);
+                    if let Some(found) = cache.get(h, text) {
+                        stats.cached_values += 1;
+                        hits.apply(scanner.base, found, HIT_CONTAINS);
+                        return;
+                    }
+                    stats.scanned_values += 1;
+                    lowercase_into(text, lower);
+                    tmp.clear();
+                    collect_hits(scanner, lower, tmp);
+                    cache.put(h, text, tmp);
+                    hits.apply(scanner.base, tmp, HIT_CONTAINS);
                 });
-                joined.push('\0');
-                record_hits(
-                    scanner,
-                    &joined,
-                    epoch,
-                    &mut s.hit_epoch,
-                    &mut s.hit_flags,
-                    &mut s.hit_list,
-                );
-                s.kw_lower = joined;
             }
         }
     }
@@ -517,11 +537,21 @@ impl Ctx<'_, '_> {
                 .texts()
                 .iter()
                 .any(|t| str_match(*kind, t, text)),
-            AtomTest::Regex(re) => self
-                .source(atom.source)
-                .texts()
-                .iter()
-                .any(|t| re.is_match(t)),
+            AtomTest::Regex(re) => {
+                // A regex whose required literal is a trigger cannot match
+                // when the literal did not occur.
+                if let Some(t) = atom.trigger {
+                    let sc = set.pattern_scanner[t as usize];
+                    self.scan(sc);
+                    if self.s.hit_epoch[t as usize] != self.s.epoch {
+                        return false;
+                    }
+                }
+                self.source(atom.source)
+                    .texts()
+                    .iter()
+                    .any(|t| re.is_match(t))
+            }
             AtomTest::Cidr(net) => self
                 .source(atom.source)
                 .texts()
@@ -539,7 +569,7 @@ impl Ctx<'_, '_> {
             AtomTest::Exists(b) => self.source(atom.source).present == *b,
             AtomTest::FieldRef { other, kind, cased } => {
                 let (kind, cased) = (*kind, *cased);
-                let fold = |t: &String| if cased { t.clone() } else { t.to_lowercase() };
+                let fold = |t: &String| if cased { t.clone() } else { lowercase(t) };
                 let others: Vec<String> = self.field(*other).texts().iter().map(fold).collect();
                 let mine: Vec<String> = self.source(atom.source).texts().iter().map(fold).collect();
                 mine.iter()
@@ -561,14 +591,34 @@ fn source_data_mut(s: &mut Scratch, src: Source) -> &mut FieldData {
     }
 }
 
-fn record_hits(
-    scanner: &crate::compile::Scanner,
-    text: &str,
+/// The per-event hit arrays a scan writes into.
+struct Hits<'a> {
     epoch: u32,
-    hit_epoch: &mut [u32],
-    hit_flags: &mut [u8],
-    hit_list: &mut Vec<u32>,
-) {
+    hit_epoch: &'a mut [u32],
+    hit_flags: &'a mut [u8],
+    hit_list: &'a mut Vec<u32>,
+}
+
+impl Hits<'_> {
+    /// Records a scanner's hits (local pattern ids with flags, flags masked).
+    fn apply(&mut self, base: u32, found: &[(u32, u8)], mask: u8) {
+        for &(local, flags) in found {
+            let p = (base + local) as usize;
+            let flags = flags & mask;
+            if self.hit_epoch[p] != self.epoch {
+                self.hit_epoch[p] = self.epoch;
+                self.hit_flags[p] = flags;
+                self.hit_list.push(p as u32);
+            } else {
+                self.hit_flags[p] |= flags;
+            }
+        }
+    }
+}
+
+/// Every literal of `scanner` that occurs in `text` (already lowercased),
+/// with where it occurs: anywhere, at the start, at the end, or the whole text.
+fn collect_hits(scanner: &crate::compile::Scanner, text: &str, out: &mut Vec<(u32, u8)>) {
     let len = text.len();
     // Most values contain no trigger literal: a non-overlapping search can
     // use the automaton's prefilter to say so quickly.
@@ -578,7 +628,6 @@ fn record_hits(
         return;
     }
     for m in scanner.ac.find_overlapping_iter(text) {
-        let p = (scanner.base + m.pattern().as_u32()) as usize;
         let mut flags = HIT_CONTAINS;
         if m.start() == 0 {
             flags |= HIT_PREFIX;
@@ -589,13 +638,7 @@ fn record_hits(
                 flags |= HIT_EXACT;
             }
         }
-        if hit_epoch[p] != epoch {
-            hit_epoch[p] = epoch;
-            hit_flags[p] = flags;
-            hit_list.push(p as u32);
-        } else {
-            hit_flags[p] |= flags;
-        }
+        out.push((m.pattern().as_u32(), flags));
     }
 }
 

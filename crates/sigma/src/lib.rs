@@ -37,6 +37,7 @@ pub mod correlation;
 mod error;
 mod eval;
 mod event;
+mod hitcache;
 pub mod matchers;
 pub mod modifier;
 mod rule;

@@ -131,6 +131,29 @@ fn sigmahq_regression_matrix() {
             }
         }
     }
+    // Again with the same scratch: every value is now answered from the
+    // caches of repeated values, and the verdicts must not change.
+    let before = scratch.stats();
+    let mut warm: BTreeSet<(u32, String)> = BTreeSet::new();
+    for e in &events {
+        let id = e["event_id"].as_str().unwrap().to_string();
+        let ls = &event_logsource[&id];
+        let source = EventSource::new(
+            ls.product.as_deref(),
+            ls.category.as_deref(),
+            ls.service.as_deref(),
+        );
+        hits.clear();
+        set.matches(&e["event"], Some(&source), &mut scratch, &mut hits);
+        warm.extend(hits.iter().map(|r| (*r, id.clone())));
+    }
+    let after = scratch.stats();
+    assert!(
+        after.cached_values - before.cached_values
+            > 3 * (after.scanned_values - before.scanned_values),
+        "second pass should come from the cache: {before:?} -> {after:?}"
+    );
+    assert!(warm == fast, "cached pass differs from first pass");
     let describe = |s: &BTreeSet<(u32, String)>, other: &BTreeSet<(u32, String)>| -> Vec<String> {
         s.difference(other)
             .take(20)
