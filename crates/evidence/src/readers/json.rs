@@ -238,10 +238,40 @@ fn parse_object(
             format!("expected a JSON object, found {}", preview(bytes)),
         );
     }
+    // Valid UTF-8 (nearly every line) is checked once for the whole line, so that the
+    // parser need not check every string again; otherwise the slice parser reports
+    // where the bad bytes are.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_line(
+            env,
+            || serde_json::de::StrRead::new(text),
+            bytes,
+            skip,
+            (line, record_id, zeek_path),
+        ),
+        Err(_) => parse_line(
+            env,
+            || serde_json::de::SliceRead::new(bytes),
+            bytes,
+            skip,
+            (line, record_id, zeek_path),
+        ),
+    }
+}
+
+/// Parses one JSON object line (`bytes`, read through readers that `read` makes)
+/// into its event.
+fn parse_line<'a, R: serde_json::de::Read<'a>>(
+    env: &Env,
+    read: impl Fn() -> R,
+    bytes: &'a [u8],
+    skip: impl Fn(&'static str, String) -> Outcome,
+    (line, record_id, zeek_path): (Option<u64>, Option<u64>, Option<&str>),
+) -> Outcome {
     // evtx_dump events, recognised by their first key, are flattened from the bytes.
     if starts_with_event_key(bytes) {
         let mut fields = Map::with_capacity(48);
-        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let mut de = serde_json::Deserializer::new(read());
         match flatten_json(&mut de, &mut fields, None).and_then(|found| de.end().map(|()| found)) {
             Ok(true) => {
                 return Outcome::Event(env.windows(
@@ -256,7 +286,7 @@ fn parse_object(
             Err(e) => return skip("malformed JSON", e.to_string()),
         }
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::new(read());
     match MapSeed
         .deserialize(&mut de)
         .and_then(|m| de.end().map(|()| m))
