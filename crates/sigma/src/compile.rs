@@ -166,6 +166,55 @@ pub(crate) struct Scanner {
     pub gate: Option<AhoCorasick>,
     /// Global id of this scanner's first pattern.
     pub base: u32,
+    /// Bytes of which a value must contain one for any literal to occur.
+    pub needs_byte: ByteFilter,
+}
+
+/// A necessary condition for a value to contain any literal of a set: every
+/// literal has one "rare" byte chosen for it, and a value without any of these
+/// bytes contains none of the literals. Identifiers, GUIDs, timestamps,
+/// numbers and hashes (most of the values that never repeat) are mostly hex
+/// digits and punctuation, so letters beyond `f` are chosen where a literal
+/// has them, and such values skip the automaton.
+#[derive(Debug, Clone)]
+pub(crate) struct ByteFilter {
+    /// For each byte of the (not yet lowercased) value: may it be the chosen byte?
+    pass: [bool; 256],
+}
+
+/// Bytes from the least to the most likely to occur in an arbitrary value.
+const RARE_FIRST: &[u8] =
+    b"qjzxvkwyghpmulnrstoifbcdea!#$%&'()*+,;<=>?@[]^_`{|}~\"0123456789-.:/\\ ";
+
+impl ByteFilter {
+    fn new(literals: &[String]) -> ByteFilter {
+        let rank = |b: u8| {
+            RARE_FIRST
+                .iter()
+                .position(|&r| r == b)
+                .unwrap_or(if b >= 0x80 { 20 } else { RARE_FIRST.len() })
+        };
+        let mut pass = [false; 256];
+        // Non-ASCII text may lowercase to ASCII (the Kelvin sign to `k`): never skip it.
+        pass[0x80..].iter_mut().for_each(|p| *p = true);
+        for lit in literals {
+            match lit.bytes().min_by_key(|&b| rank(b)) {
+                Some(b) => {
+                    pass[b as usize] = true;
+                    pass[b.to_ascii_uppercase() as usize] = true;
+                }
+                // An empty literal occurs everywhere.
+                None => pass.iter_mut().for_each(|p| *p = true),
+            }
+        }
+        ByteFilter { pass }
+    }
+
+    /// False only if no literal of the set can occur in `text` (or in its
+    /// lowercase form).
+    pub fn may_match(&self, text: &str) -> bool {
+        text.bytes().any(|b| self.pass[b as usize])
+    }
 }
 
 /// A compiled detection rule.
@@ -619,6 +668,7 @@ impl Collection {
                 ac,
                 gate,
                 base: total,
+                needs_byte: ByteFilter::new(list),
             });
             pattern_scanner.extend(std::iter::repeat_n(slot as u32, list.len()));
             total += list.len() as u32;
@@ -769,6 +819,28 @@ pub struct RuleSetStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_filter_is_a_necessary_condition() {
+        let lits: Vec<String> = ["mimikatz", "sekurlsa::", "0x1f", "é-x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let f = ByteFilter::new(&lits);
+        // Values without any chosen byte cannot contain a literal.
+        assert!(!f.may_match("{8d2c7e3a-1b2c-4d5e-8f90-123456789abc}"));
+        assert!(!f.may_match("2024-05-01 12:00:00.123"));
+        // Whatever case, each literal passes the filter.
+        for text in [
+            "MIMIKATZ",
+            "x SEKURLSA::logonpasswords",
+            "0X1F",
+            "É-X",
+            "\u{212A}",
+        ] {
+            assert!(f.may_match(text), "{text}");
+        }
+    }
 
     #[test]
     fn classify_patterns() {

@@ -424,10 +424,12 @@ impl Ctx<'_, '_> {
                         hits.apply(scanner.base, found, !0);
                         continue;
                     }
-                    s.stats.scanned_values += 1;
-                    lowercase_into(text, &mut s.lower_tmp);
                     s.hit_tmp.clear();
-                    collect_hits(scanner, &s.lower_tmp, &mut s.hit_tmp);
+                    if scanner.needs_byte.may_match(text) {
+                        s.stats.scanned_values += 1;
+                        lowercase_into(text, &mut s.lower_tmp);
+                        collect_hits(scanner, &s.lower_tmp, &mut s.hit_tmp);
+                    }
                     cache.put(h, text, &s.hit_tmp);
                     hits.apply(scanner.base, &s.hit_tmp, !0);
                 }
@@ -460,10 +462,12 @@ impl Ctx<'_, '_> {
                         hits.apply(scanner.base, found, HIT_CONTAINS);
                         return;
                     }
-                    stats.scanned_values += 1;
-                    lowercase_into(text, lower);
                     tmp.clear();
-                    collect_hits(scanner, lower, tmp);
+                    if scanner.needs_byte.may_match(text) {
+                        stats.scanned_values += 1;
+                        lowercase_into(text, lower);
+                        collect_hits(scanner, lower, tmp);
+                    }
                     cache.put(h, text, tmp);
                     hits.apply(scanner.base, tmp, HIT_CONTAINS);
                 });
