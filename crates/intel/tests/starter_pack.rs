@@ -41,7 +41,11 @@ fn every_object_passes_the_must_rules() {
         issues.is_empty(),
         "{} issues, first: {:?}",
         issues.len(),
-        issues.iter().take(5).map(ToString::to_string).collect::<Vec<_>>()
+        issues
+            .iter()
+            .take(5)
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
     );
 }
 
@@ -55,7 +59,11 @@ fn references_resolve_inside_the_pack() {
     for o in objects {
         let mut r = Vec::new();
         refs(o, &mut r);
-        dangling.extend(r.into_iter().filter(|id| !ids.contains(id)).map(str::to_owned));
+        dangling.extend(
+            r.into_iter()
+                .filter(|id| !ids.contains(id))
+                .map(str::to_owned),
+        );
     }
     assert!(dangling.is_empty(), "dangling references: {dangling:?}");
 }
@@ -71,7 +79,9 @@ fn the_pack_knows_apt40_by_every_name() {
         "BRONZE MOHAWK",
         "TEMP.Periscope",
     ] {
-        let g = kb.resolve(name).unwrap_or_else(|| panic!("{name} unresolved"));
+        let g = kb
+            .resolve(name)
+            .unwrap_or_else(|| panic!("{name} unresolved"));
         assert_eq!(kb.object(g).external_id.as_deref(), Some("G0065"), "{name}");
     }
     let g = kb.resolve("APT40").expect("APT40");
