@@ -4,7 +4,9 @@
 //! work itself lives in `tiaki-sigma` (rules) and the other crates.
 
 mod dump;
+mod eval;
 mod hunt;
+mod intel;
 mod rules;
 mod timeline;
 
@@ -21,6 +23,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "tiaki", version, about)]
 struct Cli {
+    /// The knowledge-base store (default: $TIAKI_HOME/tiaki.db, else
+    /// $XDG_DATA_HOME/tiaki/tiaki.db, else ~/.local/share/tiaki/tiaki.db).
+    #[arg(long, global = true, value_name = "PATH")]
+    store: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,6 +45,13 @@ enum Command {
     /// Every event in time order with its detections, for Timesketch (CSV or
     /// JSON Lines).
     Timeline(timeline::TimelineArgs),
+    /// The knowledge base: import STIX bundles and the MISP galaxy, update
+    /// ATT&CK, list groups, show a group, technique or software.
+    #[command(subcommand)]
+    Intel(intel::IntelCommand),
+    /// Measure attribution on the benchmark protocols.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +61,8 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt::run(args),
         Command::Dump(args) => dump::run(args),
         Command::Timeline(args) => timeline::run(args),
+        Command::Intel(cmd) => intel::run(cmd, cli.store.as_deref()),
+        Command::Eval(cmd) => eval::run(cmd, cli.store.as_deref()),
     };
     match result {
         Ok(code) => code,

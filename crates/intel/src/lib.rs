@@ -27,6 +27,9 @@
 mod error;
 pub mod eval;
 pub mod kb;
+pub mod pack;
+pub mod store;
+pub mod update;
 
 pub use error::{IntelError, Result};
 pub use kb::{KnowledgeBase, ObjId};
