@@ -24,8 +24,10 @@
 
 #![warn(missing_docs)]
 
+pub mod attribution;
 mod error;
 pub mod eval;
+pub mod infer;
 pub mod kb;
 pub mod pack;
 pub mod store;
