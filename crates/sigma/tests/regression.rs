@@ -107,46 +107,44 @@ fn sigmahq_regression_matrix() {
     assert_eq!(pairs, 229_859);
     assert_eq!(expected.len(), 350);
 
-    // Fast path.
-    let mut scratch = set.scratch();
-    let mut fast: BTreeSet<(u32, String)> = BTreeSet::new();
-    let mut slow: BTreeSet<(u32, String)> = BTreeSet::new();
-    let mut hits = Vec::new();
-    for e in &events {
-        let id = e["event_id"].as_str().unwrap().to_string();
-        let ls = &event_logsource[&id];
-        let source = EventSource::new(
+    // One fast-path pass over the events; with `slow` also rule by rule.
+    let source_of = |id: &str| {
+        let ls = &event_logsource[id];
+        EventSource::new(
             ls.product.as_deref(),
             ls.category.as_deref(),
             ls.service.as_deref(),
-        );
-        hits.clear();
-        set.matches(&e["event"], Some(&source), &mut scratch, &mut hits);
-        fast.extend(hits.iter().map(|r| (*r, id.clone())));
-        for (rid, meta) in set.metas().enumerate() {
-            if source.admits(&meta.logsource)
-                && set.rule_matches(rid as u32, &e["event"], &mut scratch)
-            {
-                slow.insert((rid as u32, id.clone()));
+        )
+    };
+    let mut scratch = set.scratch();
+    let mut pass = |scratch: &mut tiaki_sigma::Scratch,
+                    mut slow: Option<&mut BTreeSet<(u32, String)>>| {
+        let mut fast: BTreeSet<(u32, String)> = BTreeSet::new();
+        let mut hits = Vec::new();
+        for e in &events {
+            let id = e["event_id"].as_str().unwrap().to_string();
+            let source = source_of(&id);
+            hits.clear();
+            set.matches(&e["event"], Some(&source), scratch, &mut hits);
+            fast.extend(hits.iter().map(|r| (*r, id.clone())));
+            if let Some(slow) = slow.as_deref_mut() {
+                for (rid, meta) in set.metas().enumerate() {
+                    if source.admits(&meta.logsource)
+                        && set.rule_matches(rid as u32, &e["event"], scratch)
+                    {
+                        slow.insert((rid as u32, id.clone()));
+                    }
+                }
             }
         }
-    }
+        fast
+    };
+    let mut slow: BTreeSet<(u32, String)> = BTreeSet::new();
+    let fast = pass(&mut scratch, Some(&mut slow));
     // Again with the same scratch: every value is now answered from the
     // caches of repeated values, and the verdicts must not change.
     let before = scratch.stats();
-    let mut warm: BTreeSet<(u32, String)> = BTreeSet::new();
-    for e in &events {
-        let id = e["event_id"].as_str().unwrap().to_string();
-        let ls = &event_logsource[&id];
-        let source = EventSource::new(
-            ls.product.as_deref(),
-            ls.category.as_deref(),
-            ls.service.as_deref(),
-        );
-        hits.clear();
-        set.matches(&e["event"], Some(&source), &mut scratch, &mut hits);
-        warm.extend(hits.iter().map(|r| (*r, id.clone())));
-    }
+    let warm = pass(&mut scratch, None);
     let after = scratch.stats();
     assert!(
         after.cached_values - before.cached_values
