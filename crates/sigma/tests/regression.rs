@@ -117,8 +117,8 @@ fn sigmahq_regression_matrix() {
         )
     };
     let mut scratch = set.scratch();
-    let mut pass = |scratch: &mut tiaki_sigma::Scratch,
-                    mut slow: Option<&mut BTreeSet<(u32, String)>>| {
+    let pass = |scratch: &mut tiaki_sigma::Scratch,
+                mut slow: Option<&mut BTreeSet<(u32, String)>>| {
         let mut fast: BTreeSet<(u32, String)> = BTreeSet::new();
         let mut hits = Vec::new();
         for e in &events {
