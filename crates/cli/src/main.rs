@@ -3,6 +3,7 @@
 //! This crate only parses flags and wires the library crates together; the
 //! work itself lives in `tiaki-sigma` (rules) and the other crates.
 
+mod alloc;
 mod dump;
 mod eval;
 mod hunt;
@@ -55,6 +56,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    alloc::tune();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
