@@ -13,7 +13,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use tiaki::{EventFilter, HuntError, HuntOptions, OutputFormat, Progress, Rules, Summary};
+use tiaki::{
+    EventFilter, HuntError, HuntOptions, OutputFormat, Progress, Rules, SortOrder, SortedSink,
+    Summary,
+};
 use tiaki_evidence::{Format, ReadOptions};
 use tiaki_sigma::Level;
 
@@ -256,6 +259,20 @@ pub struct HuntArgs {
     /// (`generate: false`, hidden by default as the Sigma specification says).
     #[arg(long)]
     all_matches: bool,
+    /// Write the detections in a reproducible order, after the hunt: `time` (record time, then
+    /// file, record and rule) or `source` (file, record, rule). Without it detections stream
+    /// as they are found, in an order that depends on which file's batch finished first.
+    #[arg(long, value_enum, value_name = "ORDER")]
+    sort: Option<SortArg>,
+}
+
+/// The `--sort` choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SortArg {
+    /// By record time; detections without a time come last.
+    Time,
+    /// By evidence file, then record number or line.
+    Source,
 }
 
 /// Detections at or above `level` in a summary.
@@ -311,6 +328,18 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     let format = OutputFormat::from(args.format);
     let out = args.evidence.open_output()?;
     let mut sink = format.writer(out);
+    if let Some(order) = args.sort {
+        let order = match order {
+            SortArg::Time => SortOrder::Time,
+            SortArg::Source => SortOrder::Source,
+        };
+        sink = Box::new(SortedSink::new(
+            sink,
+            order,
+            opts.spill_dir.as_deref(),
+            opts.sort_budget,
+        ));
+    }
     let pb = progress_bar();
     let result = tiaki::hunt(
         &args.evidence.paths,

@@ -258,7 +258,7 @@ fn alert_detection(
         attack: meta.attack_techniques(),
         source,
         event,
-        kind: "correlation",
+        kind: crate::detection::DetectionKind::Correlation,
         rule_path: meta.origin.clone(),
         logsource: None,
         correlation: Some(CorrelationInfo {

@@ -9,7 +9,7 @@
 //! and the contributing records. Fields may be added; none may be renamed.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use tiaki_evidence::{Event, Origin};
 use tiaki_sigma::{Level, RuleMeta};
@@ -44,18 +44,18 @@ pub fn rfc3339(t: &DateTime<Utc>) -> String {
 }
 
 /// Where a detection's record is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceRef {
     /// The evidence file (`archive.zip!member` inside archives).
     pub path: String,
     /// The record number (EVTX, `evtx_dump` JSON).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_id: Option<u64>,
     /// The 1-based line (text formats).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
     /// True for an EVTX record carved from unallocated space.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recovered: bool,
 }
 
@@ -86,7 +86,7 @@ impl std::fmt::Display for SourceRef {
 }
 
 /// What a correlation alert adds to a detection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorrelationInfo {
     /// `event_count`, `value_count`, `temporal`...
     #[serde(rename = "type")]
@@ -109,15 +109,43 @@ pub struct CorrelationInfo {
     pub sources: Vec<SourceRef>,
 }
 
-/// One rule hit (or one correlation alert).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What produced a [`Detection`]: a rule matching one record, or a correlation rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectionKind {
+    /// A detection rule matched a record.
+    Detection,
+    /// A correlation rule's condition was met.
+    Correlation,
+}
+
+impl DetectionKind {
+    /// The contract's spelling: `detection` or `correlation`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetectionKind::Detection => "detection",
+            DetectionKind::Correlation => "correlation",
+        }
+    }
+}
+
+/// Compares with the contract's spelling (`kind == "correlation"`).
+impl PartialEq<&str> for DetectionKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// One rule hit (or one correlation alert). It reads back from its own JSON (the `jsonl`
+/// contract), which is how sorted output is replayed from disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
     /// The rule's `id` (`null` if the rule has none).
     pub rule_id: Option<String>,
     /// The rule's `title`.
     pub rule_title: String,
     /// The rule's `level` (`null` if the rule has none).
-    #[serde(serialize_with = "level_name")]
+    #[serde(serialize_with = "level_name", deserialize_with = "level_from_name")]
     pub level: Option<Level>,
     /// The record's time, RFC 3339 UTC (`null` if the record has none).
     pub timestamp: Option<String>,
@@ -130,14 +158,14 @@ pub struct Detection {
     /// The matched event's fields (for a correlation: the group values).
     pub event: Map<String, Value>,
     /// `detection` or `correlation`.
-    pub kind: &'static str,
+    pub kind: DetectionKind,
     /// The rule file.
     pub rule_path: String,
     /// The event's Sigma log source, `product/category/service`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logsource: Option<String>,
     /// Present for correlation alerts.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation: Option<CorrelationInfo>,
 }
 
@@ -145,6 +173,15 @@ fn level_name<S: Serializer>(l: &Option<Level>, s: S) -> Result<S::Ok, S::Error>
     match l {
         Some(l) => s.serialize_str(l.as_str()),
         None => s.serialize_none(),
+    }
+}
+
+fn level_from_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Level>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) => Level::parse(&s)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown level {s:?}"))),
     }
 }
 
@@ -166,7 +203,7 @@ impl Detection {
             attack: rule.attack_techniques(),
             source: SourceRef::from(&event.origin),
             event: event.fields.clone(),
-            kind: "detection",
+            kind: DetectionKind::Detection,
             rule_path: rule.origin.clone(),
             logsource: Some(logsource_text(&event.logsource)),
             correlation: None,

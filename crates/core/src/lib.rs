@@ -43,12 +43,12 @@ pub mod sort;
 mod summary;
 pub mod timeline;
 
-pub use detection::{CorrelationInfo, Detection, SourceRef};
+pub use detection::{CorrelationInfo, Detection, DetectionKind, SourceRef};
 pub use dump::dump;
 pub use error::HuntError;
 pub use filter::{EventFilter, TimeBound, parse_time_bound};
 pub use hunt::{HuntOptions, Progress, hunt};
-pub use output::{DetectionSink, OutputFormat};
+pub use output::{DetectionSink, OutputFormat, SortOrder, SortedSink};
 pub use rules::Rules;
 pub use summary::{FileProblem, RuleCount, Summary};
 pub use timeline::{TimelineFormat, timeline};

@@ -28,6 +28,28 @@ fn kb() -> KnowledgeBase {
     KnowledgeBase::from_bundle_file(p).unwrap()
 }
 
+/// E1 clean-strict (techniques + software, techniques only) and S2 with `reps` draws.
+fn e1_and_s2(
+    bench: &tiaki_intel::eval::Benchmark<'_>,
+    reps: usize,
+) -> Vec<(String, tiaki_intel::eval::CaseSet)> {
+    let mut sets = Vec::new();
+    for ev in [Evidence::TechniquesAndSoftware, Evidence::Techniques] {
+        let (s, _) = bench.e1_cases(E1Setting {
+            construction: Construction::CleanStrict,
+            evidence: ev,
+            expand_software: false,
+        });
+        sets.push((format!("E1 {}", ev.key()), s));
+    }
+    let s2 = bench
+        .e3_case_sets(&[E3Variant::S2Report], reps, RngKind::ChaCha8, 20240614)
+        .pop()
+        .unwrap();
+    sets.push(("S2".into(), s2));
+    sets
+}
+
 #[test]
 #[ignore]
 fn derive_params() {
@@ -52,20 +74,7 @@ fn derive_params() {
         return;
     }
     let bench = tiaki_intel::eval::Benchmark::new(&kb, TokenMode::Both);
-    let mut sets = Vec::new();
-    for ev in [Evidence::TechniquesAndSoftware, Evidence::Techniques] {
-        let (s, _) = bench.e1_cases(E1Setting {
-            construction: Construction::CleanStrict,
-            evidence: ev,
-            expand_software: false,
-        });
-        sets.push((format!("E1 {}", ev.key()), s));
-    }
-    let s2 = bench
-        .e3_case_sets(&[E3Variant::S2Report], 10, RngKind::ChaCha8, 20240614)
-        .pop()
-        .unwrap();
-    sets.push(("S2".into(), s2));
+    let mut sets = e1_and_s2(&bench, 10);
     let e2s: Vec<E2Setting> = [3, 5, 10]
         .iter()
         .map(|&k| E2Setting {
@@ -339,5 +348,45 @@ fn e1_ranks() {
             c.ranks["tfidf"],
             c.ranks["prior"]
         );
+    }
+}
+
+/// How the weight on documentation volume trades E1 (campaigns) against S2 (report hold-out).
+#[test]
+#[ignore]
+fn size_sweep() {
+    use tiaki_intel::attribution::ModelParams;
+    let kb = kb();
+    let bench = tiaki_intel::eval::Benchmark::new(&kb, TokenMode::Both);
+    let sets = e1_and_s2(&bench, 5);
+    let deltas: Vec<f64> = std::env::var("DELTAS")
+        .unwrap_or("0,0.5,1,1.5,2,3".into())
+        .split(',')
+        .map(|s| s.parse().unwrap())
+        .collect();
+    for &d in &deltas {
+        for hub in [false, true] {
+            let mut params = ModelParams::default();
+            params.weights.beta[8] += d;
+            if hub {
+                params.weights.beta[9] = 0.0;
+            }
+            let mut line = format!("delta {d:4} hub0 {hub:5}");
+            for (sname, set) in &sets {
+                let mut a = TiakiScorer::new("tiaki", &params, Prior::Documentation);
+                let mut all: Vec<&mut dyn Scorer> = vec![&mut a];
+                let rows = evaluate(set, &mut all).unwrap();
+                let boot = BootstrapConfig {
+                    resamples: 0,
+                    ..Default::default()
+                };
+                let sm = metrics::summarize(&rows[0].rows, None, boot);
+                line.push_str(&format!(
+                    " | {sname} t1 {:.3} t10 {:.3} MRR {:.3}",
+                    sm.top1, sm.top10, sm.mrr
+                ));
+            }
+            eprintln!("{line}");
+        }
     }
 }

@@ -63,7 +63,7 @@ impl<W: Write> DetectionSink for CsvWriter<W> {
             &d.source.path,
             &opt(d.source.record_id),
             &opt(d.source.line),
-            d.kind,
+            d.kind.as_str(),
             &d.rule_path,
             &serde_json::to_string(&d.event)?,
         ])?;

@@ -8,10 +8,12 @@
 
 mod csv;
 mod json;
+mod sorted;
 mod table;
 
 pub use self::csv::CsvWriter;
 pub use self::json::{JsonWriter, JsonlWriter};
+pub use self::sorted::{SortOrder, SortedSink};
 pub use self::table::TableWriter;
 
 use std::io::Write;
@@ -28,6 +30,17 @@ pub trait DetectionSink {
     /// Called once after the last detection; writers that embed the summary
     /// (`json`) write it here. Flushes.
     fn finish(&mut self, summary: &Summary) -> Result<(), HuntError>;
+}
+
+/// Writes through a mutable reference, so a caller can keep its sink (tests, wrappers).
+impl<S: DetectionSink + ?Sized> DetectionSink for &mut S {
+    fn write(&mut self, detection: &Detection) -> Result<(), HuntError> {
+        (**self).write(detection)
+    }
+
+    fn finish(&mut self, summary: &Summary) -> Result<(), HuntError> {
+        (**self).finish(summary)
+    }
 }
 
 /// Collects detections in memory (for tests and small embedding uses).

@@ -75,7 +75,7 @@ impl<W: Write> DetectionSink for TableWriter<W> {
             self.line(["TIME (UTC)", "LEVEL", "HOST", "RULE", "SOURCE"])?;
             self.header = true;
         }
-        let title = if d.kind == "correlation" {
+        let title = if d.kind == crate::detection::DetectionKind::Correlation {
             let group: Vec<String> = d
                 .correlation
                 .iter()
