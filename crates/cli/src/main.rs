@@ -4,6 +4,7 @@
 //! work itself lives in `tiaki-sigma` (rules) and the other crates.
 
 mod alloc;
+mod attribute;
 mod dump;
 mod eval;
 mod hunt;
@@ -50,6 +51,10 @@ enum Command {
     /// ATT&CK, list groups, show a group, technique or software.
     #[command(subcommand)]
     Intel(intel::IntelCommand),
+    /// Attribute an intrusion: rank the known intrusion sets on the evidence (flags and hunt
+    /// detections) with calibrated probabilities, an unknown outcome, the evidence for and
+    /// against, and a verdict that abstains when the evidence is insufficient.
+    Attribute(attribute::AttributeArgs),
     /// Measure attribution on the benchmark protocols.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         Command::Dump(args) => dump::run(args),
         Command::Timeline(args) => timeline::run(args),
         Command::Intel(cmd) => intel::run(cmd, cli.store.as_deref()),
+        Command::Attribute(args) => attribute::run(args, cli.store.as_deref()),
         Command::Eval(cmd) => eval::run(cmd, cli.store.as_deref()),
     };
     match result {

@@ -1,6 +1,7 @@
 //! `tiaki eval attribution` through the real binary: the JSON shape, and figure-for-figure
-//! agreement with the reference script's quick run (`attrib_eval.py --quick`, kept as
-//! `crates/intel/tests/reference/attrib_eval_quick.md`) when the reference's draws are replayed.
+//! agreement of every baseline with the reference script's quick run (`attrib_eval.py --quick`,
+//! kept as `crates/intel/tests/reference/attrib_eval_quick.md`) when the reference's draws are
+//! replayed, with tiaki's rows next to them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -55,19 +56,81 @@ fn json_report_on_the_starter_pack() {
     );
     assert_code(&o, 0);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["n_groups"], 12);
-    assert_eq!(v["reps"], 5);
-    let tables = v["tables"].as_array().unwrap();
+    let b = &v["benchmark"];
+    assert_eq!(b["n_groups"], 12);
+    assert_eq!(b["reps"], 5);
+    let tables = b["tables"].as_array().unwrap();
     assert!(tables.iter().any(|t| t["protocol"] == "E3"));
+    let mut tiaki_rows = 0;
     for t in tables {
         for m in t["methods"].as_array().unwrap() {
             assert!(m["method"].is_string());
+            if m["method"] == "tiaki" {
+                tiaki_rows += 1;
+            }
         }
+    }
+    assert!(
+        tiaki_rows >= 3,
+        "tiaki ranked in the E3 tables: {tiaki_rows}"
+    );
+    // What the benchmark harness alone does not report.
+    let open = v["open_world"].as_array().unwrap();
+    assert_eq!(open.len(), 4, "E1 and E3/S2, both priors");
+    for r in open {
+        let u = r["unknown_when_known"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&u));
+        assert!(!r["verdicts"].as_array().unwrap().is_empty());
+    }
+    assert!(!v["inference"]["results"].as_array().unwrap().is_empty());
+    assert_eq!(v["timing"]["groups"], 12);
+    assert!(v["timing"]["score_micros"].as_f64().unwrap() > 0.0);
+    assert!(v["params"].is_object());
+    // --baselines-only: the harness alone, the same benchmark shape under "benchmark".
+    let o = tiaki(
+        home.path(),
+        &[
+            "eval",
+            "attribution",
+            "--kb",
+            pack.to_str().unwrap(),
+            "--quick",
+            "--baselines-only",
+            "--format",
+            "json",
+        ],
+    );
+    assert_code(&o, 0);
+    let base: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(base.get("open_world").is_none());
+    let bt = base["benchmark"]["tables"].as_array().unwrap();
+    assert_eq!(bt.len(), tables.len());
+    for (x, y) in bt.iter().zip(tables) {
+        let methods = |t: &Value| -> Vec<Value> {
+            t["methods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| !m["method"].as_str().unwrap().starts_with("tiaki"))
+                .cloned()
+                .collect()
+        };
+        assert!(
+            x["methods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| !m["method"].as_str().unwrap().starts_with("tiaki"))
+        );
+        assert_eq!(methods(x), methods(y), "baselines agree in {}", x["key"]);
     }
     // Default: the pack alone (no store yet) also evaluates.
     let o = tiaki(home.path(), &["eval", "attribution", "--reps", "2"]);
     assert_code(&o, 0);
-    assert!(String::from_utf8_lossy(&o.stdout).starts_with("# Attribution benchmark"));
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(md.starts_with("# Attribution benchmark"));
+    assert!(md.contains("## Open world"));
+    assert!(md.contains("| tiaki |"));
     let o = tiaki(home.path(), &["eval", "attribution", "--reps", "0"]);
     assert_code(&o, 2);
 }
@@ -137,6 +200,18 @@ fn replayed_quick_run_equals_the_reference_table_for_table() {
     });
     assert_eq!(reference.len(), 25, "{:?}", reference.keys());
     for (k, rows) in &reference {
-        assert_eq!(ours.get(k), Some(rows), "table {k:?}");
+        // tiaki's own rows stand next to the baselines; every baseline row is the reference's.
+        let (model, baselines): (Vec<String>, Vec<String>) = ours
+            .get(k)
+            .unwrap_or_else(|| panic!("table {k:?} missing"))
+            .iter()
+            .cloned()
+            .partition(|r| r.starts_with("| tiaki"));
+        assert_eq!(&baselines, rows, "table {k:?}");
+        assert_eq!(
+            model.len(),
+            2,
+            "tiaki and tiaki-uniform in {k:?}: {model:?}"
+        );
     }
 }
