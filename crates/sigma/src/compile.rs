@@ -69,8 +69,9 @@ pub(crate) enum AtomTest {
     Glob(Glob),
     /// A case-sensitive literal comparison.
     Cased { kind: StrKind, text: String },
-    /// A regular expression search.
-    Regex(LazyRegex),
+    /// A regular expression search (boxed: the lazy regex is three times the size of the
+    /// other tests, and there are tens of thousands of atoms).
+    Regex(Box<LazyRegex>),
     /// IP network membership.
     Cidr(ipnet::IpNet),
     /// Numeric comparison.
@@ -409,7 +410,7 @@ impl Builder {
             ValueTest::Regex(re) => {
                 let key = format!("re|{:?}|{}", re.flags(), re.as_str());
                 let needs = re.required_literal();
-                self.atom(source, AtomTest::Regex(re.clone()), key, needs)
+                self.atom(source, AtomTest::Regex(Box::new(re.clone())), key, needs)
             }
             ValueTest::Cidr(net) => {
                 self.atom(source, AtomTest::Cidr(*net), format!("cidr|{net}"), None)
@@ -695,10 +696,16 @@ impl Collection {
                 }
             }
         }
+        // `needs` only served trigger selection; the table is kept for the whole hunt.
+        let mut atoms = b.atoms;
+        for atom in &mut atoms {
+            atom.needs = None;
+        }
+        atoms.shrink_to_fit();
         let ruleset = RuleSet {
             rules: compiled,
             fields: b.fields,
-            atoms: b.atoms,
+            atoms,
             scanners,
             pattern_rules,
             pattern_scanner,
