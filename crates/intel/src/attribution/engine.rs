@@ -444,8 +444,8 @@ impl<'kb> Model<'kb> {
                         item: format!("{c} ({})", f.label),
                         weight,
                         why: Some(format!(
-                            "known to exploit it; {df} set(s) on record do [{}]",
-                            f.sources.join("; ")
+                            "known to exploit it; {df} set(s) on record do{}",
+                            cited(&f.sources)
                         )),
                     });
                 }
@@ -490,10 +490,10 @@ impl<'kb> Model<'kb> {
                             item: k.clone(),
                             weight: hit_w,
                             why: Some(format!(
-                                "known victim: {} ({df} of {} sets with victimology) [{}]",
+                                "known victim: {} ({df} of {} sets with victimology){}",
                                 f.label,
                                 self.victim_known,
-                                f.sources.join("; ")
+                                cited(&f.sources)
                             )),
                         }),
                         Some(_) => {}
@@ -963,5 +963,14 @@ impl<'kb> Model<'kb> {
                 }
             }
         }
+    }
+}
+
+/// " [source; source]" for an explanation, or nothing when the fact has no sources on record.
+fn cited(sources: &[String]) -> String {
+    if sources.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", sources.join("; "))
     }
 }

@@ -127,7 +127,7 @@ pub fn evaluate_with(
         .unwrap_or_default();
     let mut open_world = Vec::new();
     for prior in [Prior::Documentation, Prior::Uniform] {
-        open_world.push(open_world_row("E1 clean|tech+sw", &e1, params, prior));
+        open_world.push(open_world_row("E1 clean tech+sw", &e1, params, prior));
         open_world.push(open_world_row("E3 S2_report", &s2, params, prior));
     }
     let inference = evaluate_recall(kb, recall);
