@@ -2,20 +2,17 @@
 //!
 //! The model is `tiaki_intel::attribution`; this file gathers the evidence (flags, and the
 //! detections `tiaki hunt --format jsonl` wrote), picks the knowledge base the way every command
-//! does ([`load_kb`]), collects the attribution context (CVEs, victimology, working hours) from
+//! does ([`load_kb`]), takes the attribution context (CVEs, victimology, working hours) from
 //! that same knowledge base, and prints the assessment for an analyst or as JSON.
 //!
-//! Why the context is rebuilt here rather than read from a bundle: the effective knowledge base
-//! is the starter pack overlaid by the store (or one `--kb` file), and only [`LoadedKb`] knows
-//! which pack facts survived the overlay and where they were re-pointed. So the context is fed
-//! from what the loaded knowledge base holds, with the citations looked up in the embedded pack
-//! (the loader keeps context relationships without their sources).
+//! The context comes from [`tiaki_intel::pack::LoadedKb::attribution_context`]: the effective knowledge base is the
+//! starter pack overlaid by the store (or one `--kb` file), and only the loaded knowledge base
+//! knows which pack facts survived the overlay and where they were re-pointed.
 //!
 //! Exit codes: 0 when an assessment was made (attributed or not); 2 for bad usage, an unreadable
 //! detections file or knowledge base, and no evidence at all. Inputs the knowledge base does not
 //! know (a technique id, a software name) are warnings.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,13 +20,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
-use serde_json::Value;
 use tiaki_intel::attribution::{
-    Assessment, Candidate, Channel, Context, Direction, Evidence, IndicatorHit, Model, ModelParams,
-    Options, Prior, Verdict,
+    Assessment, Candidate, Channel, Direction, Evidence, IndicatorHit, Model, ModelParams, Options,
+    Prior, Verdict,
 };
-use tiaki_intel::kb::ObjectKind;
-use tiaki_intel::pack::{LoadedKb, STARTER_PACK};
 
 use crate::intel::{KbArgs, load_kb, write_out};
 use crate::rules::TableFormat;
@@ -139,7 +133,7 @@ fn open_probability(s: &str) -> Result<f64, String> {
 pub fn run(args: AttributeArgs, store: Option<&Path>) -> Result<ExitCode> {
     let evidence = gather(&args)?;
     let l = load_kb(store, &args.kb)?;
-    let context = context_of(&l);
+    let context = l.attribution_context();
     let options = Options {
         top: args.top as usize,
         threshold: args.threshold,
@@ -255,102 +249,6 @@ fn gather(args: &AttributeArgs) -> Result<Evidence> {
         );
     }
     Ok(ev)
-}
-
-// ---------------------------------------------------------------------------------------------
-// context
-
-/// Relationship kinds the attribution context reads.
-const CONTEXT_KINDS: [&str; 2] = ["targets", "attributed-to"];
-
-/// (relationship kind, source key, target STIX id) → the citations' source names, for the
-/// embedded pack's context relationships. The source key is the source's ATT&CK id when it has
-/// one (so that facts re-pointed at an imported group still match), else its STIX id.
-type Citations = HashMap<(String, String, String), Vec<String>>;
-
-fn pack_citations() -> Citations {
-    let mut out = Citations::new();
-    let Ok(bundle) = serde_json::from_slice::<Value>(STARTER_PACK) else {
-        return out;
-    };
-    let objects = bundle
-        .get("objects")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let mut key_of: HashMap<&str, String> = HashMap::new();
-    for o in objects {
-        if let Some(id) = o.get("id").and_then(Value::as_str)
-            && let Some(a) = tiaki_intel::pack::attack_id_of(o)
-        {
-            key_of.insert(id, a);
-        }
-    }
-    let s = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).map(str::to_owned);
-    for o in objects {
-        let (Some(kind), Some(src), Some(tgt)) = (
-            s(o, "relationship_type"),
-            s(o, "source_ref"),
-            s(o, "target_ref"),
-        ) else {
-            continue;
-        };
-        if !CONTEXT_KINDS.contains(&kind.as_str()) {
-            continue;
-        }
-        let names: Vec<String> = o
-            .get("external_references")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.get("source_name").and_then(Value::as_str))
-            .filter(|n| !n.starts_with("mitre-"))
-            .map(str::to_owned)
-            .collect();
-        let key = key_of.get(src.as_str()).cloned().unwrap_or(src);
-        out.entry((kind, key, tgt)).or_default().extend(names);
-    }
-    out
-}
-
-/// The attribution context of the effective knowledge base: CVEs, victim sectors and countries
-/// of every group and campaign (campaign facts credited to their groups), and working hours
-/// (the pack's, also when an imported group shadows the pack's own object).
-pub fn context_of(l: &LoadedKb) -> Context {
-    let kb = &l.kb;
-    let citations = if l.summary.pack.is_some() {
-        pack_citations()
-    } else {
-        Citations::new()
-    };
-    let mut b = Context::builder();
-    for o in kb.objects() {
-        if !matches!(o.kind, ObjectKind::IntrusionSet | ObjectKind::Campaign) {
-            continue;
-        }
-        let stix = o.stix_id.as_str();
-        if let Some(raw) = l.raw(stix) {
-            b.add_object(raw);
-        }
-        if let Some(pack) = l.shadowed_pack_object(stix) {
-            b.add_object(pack);
-        }
-        let key = o.external_id.clone().unwrap_or_else(|| stix.to_owned());
-        for (rel, target) in l.context_of(stix) {
-            if !CONTEXT_KINDS.contains(&rel.kind.as_str()) {
-                continue;
-            }
-            if let Some(t) = target {
-                b.add_object(t);
-            }
-            let sources = citations
-                .get(&(rel.kind.clone(), key.clone(), rel.target.clone()))
-                .cloned()
-                .unwrap_or_default();
-            b.add_relationship(&rel.kind, &rel.source, &rel.target, sources);
-        }
-    }
-    b.finish(kb)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,48 +511,5 @@ mod tests {
         assert!(probability("1.5").is_err());
         assert!(open_probability("0").is_err());
         assert!(open_probability("0.5").is_ok());
-    }
-
-    /// The context rebuilt from a loaded knowledge base says what the bundle itself says: every
-    /// fact, with its citations, and the working hours.
-    #[test]
-    fn the_loaded_context_equals_the_bundle_context() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../intel/starter-pack.json");
-        let l = LoadedKb::from_bundle_file(&path).unwrap();
-        let bundle: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        let ours = context_of(&l);
-        let theirs = Context::from_bundle_value(&l.kb, &bundle);
-        let facts = |f: &[tiaki_intel::attribution::context::TargetFact]| {
-            let mut v: Vec<(String, Vec<String>)> = f
-                .iter()
-                .map(|f| {
-                    let mut s = f.sources.clone();
-                    s.sort();
-                    s.dedup();
-                    (f.key.clone(), s)
-                })
-                .collect();
-            v.sort();
-            v
-        };
-        let mut n = 0;
-        for &g in l.kb.groups() {
-            assert_eq!(facts(ours.cves_of(g)), facts(theirs.cves_of(g)));
-            assert_eq!(facts(ours.sectors_of(g)), facts(theirs.sectors_of(g)));
-            assert_eq!(facts(ours.countries_of(g)), facts(theirs.countries_of(g)));
-            assert_eq!(ours.hours_of(g), theirs.hours_of(g));
-            n += ours.cves_of(g).len() + ours.countries_of(g).len();
-        }
-        assert!(n > 50, "the pack has context: {n} facts");
-    }
-
-    #[test]
-    fn the_pack_context_has_citations() {
-        let l = LoadedKb::pack_only().unwrap();
-        let ctx = context_of(&l);
-        let g = l.kb.resolve("G0065").unwrap();
-        assert!(!ctx.cves_of(g).is_empty());
-        assert!(ctx.cves_of(g).iter().any(|f| !f.sources.is_empty()));
-        assert!(ctx.hours_of(g).is_some());
     }
 }

@@ -112,6 +112,8 @@ pub struct ContextRel {
     pub target: String,
     /// The relationship's `confidence`, if any.
     pub confidence: Option<i64>,
+    /// The relationship's citations (source names of its external references).
+    pub sources: Vec<String>,
 }
 
 /// What the pack overlay did.
@@ -280,6 +282,7 @@ impl KbAssembler {
                     source: str_of(v, "source_ref").unwrap_or_default().to_owned(),
                     target: str_of(v, "target_ref").unwrap_or_default().to_owned(),
                     confidence: v.get("confidence").and_then(Value::as_i64),
+                    sources: crate::attribution::context::ref_names(v),
                 };
                 self.context_rels.insert(id.to_owned(), rel);
             }
@@ -731,11 +734,83 @@ impl LoadedKb {
     pub fn shadowed_pack_object(&self, stix_id: &str) -> Option<&Value> {
         self.shadowed_groups.get(stix_id).map(|g| &g.raw)
     }
+
+    /// The attribution context of this knowledge base: CVEs, victim sectors and countries of
+    /// every group and campaign (campaign facts credited to their groups) with their
+    /// citations, and working hours — the pack's too when an imported group shadows the pack's
+    /// own object, so that importing ATT&CK does not lose what only the pack knows.
+    pub fn attribution_context(&self) -> crate::attribution::Context {
+        let mut b = crate::attribution::Context::builder();
+        for o in self.kb.objects() {
+            if !matches!(o.kind, ObjectKind::IntrusionSet | ObjectKind::Campaign) {
+                continue;
+            }
+            let stix = o.stix_id.as_str();
+            if let Some(raw) = self.raw(stix) {
+                b.add_object(raw);
+            }
+            if let Some(pack) = self.shadowed_pack_object(stix) {
+                b.add_object(pack);
+            }
+            for (rel, target) in self.context_of(stix) {
+                if !matches!(rel.kind.as_str(), "targets" | "attributed-to") {
+                    continue;
+                }
+                if let Some(t) = target {
+                    b.add_object(t);
+                }
+                b.add_relationship(&rel.kind, &rel.source, &rel.target, rel.sources.clone());
+            }
+        }
+        b.finish(&self.kb)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The context assembled from a loaded knowledge base says what the bundle itself says:
+    /// every fact, with its citations, and the working hours.
+    #[test]
+    fn the_loaded_context_equals_the_bundle_context() {
+        use crate::attribution::Context;
+        use crate::attribution::context::TargetFact;
+        let l = LoadedKb::pack_only().unwrap();
+        let bundle: Value = serde_json::from_slice(STARTER_PACK).unwrap();
+        let ours = l.attribution_context();
+        let theirs = Context::from_bundle_value(&l.kb, &bundle);
+        let facts = |f: &[TargetFact]| {
+            let mut v: Vec<(String, Vec<String>)> = f
+                .iter()
+                .map(|f| {
+                    let mut s = f.sources.clone();
+                    s.sort();
+                    s.dedup();
+                    (f.key.clone(), s)
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let (mut n, mut cited) = (0, 0);
+        for &g in l.kb.groups() {
+            assert_eq!(facts(ours.cves_of(g)), facts(theirs.cves_of(g)));
+            assert_eq!(facts(ours.sectors_of(g)), facts(theirs.sectors_of(g)));
+            assert_eq!(facts(ours.countries_of(g)), facts(theirs.countries_of(g)));
+            assert_eq!(ours.hours_of(g), theirs.hours_of(g));
+            n += ours.cves_of(g).len() + ours.countries_of(g).len();
+            cited += ours
+                .cves_of(g)
+                .iter()
+                .filter(|f| !f.sources.is_empty())
+                .count();
+        }
+        assert!(n > 50, "the pack has context: {n} facts");
+        assert!(cited > 10, "facts keep their citations: {cited}");
+        let g = l.kb.resolve("G0065").unwrap();
+        assert!(ours.hours_of(g).is_some());
+    }
 
     fn ext(id: &str) -> Value {
         json!([{"source_name": "mitre-attack", "external_id": id}])

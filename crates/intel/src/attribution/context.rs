@@ -247,7 +247,9 @@ fn attack_id(v: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn ref_names(v: &Value) -> Vec<String> {
+/// The citations of a STIX object: its `external_references`' source names, ATT&CK's own
+/// (`mitre-…`) left out.
+pub fn ref_names(v: &Value) -> Vec<String> {
     v.get("external_references")
         .and_then(Value::as_array)
         .map(|a| {
