@@ -19,6 +19,7 @@ pub struct DumpArgs {
 
 /// Runs `tiaki dump`.
 pub fn run(args: DumpArgs) -> Result<ExitCode> {
+    crate::alloc::streaming();
     let opts = args.evidence.options()?;
     let mut out = if args.count {
         None

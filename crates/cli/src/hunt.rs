@@ -186,6 +186,7 @@ impl RuleArgs {
     pub fn load(&self, paths: &[PathBuf]) -> Result<Rules> {
         let (col, files) = load_rules(paths, &self.options)?;
         let rules = Rules::compile(col);
+        crate::alloc::streaming();
         let loaded = rules.set.len() + rules.set.correlations().len();
         if !rules.errors.is_empty() {
             eprintln!(

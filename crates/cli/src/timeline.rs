@@ -46,7 +46,10 @@ pub fn run(args: TimelineArgs) -> Result<ExitCode> {
     opts.spill_dir = args.temp_dir.clone();
     let rules = match args.rules.paths() {
         Some(p) => Some(args.rules.load(&p)?),
-        None => None,
+        None => {
+            crate::alloc::streaming();
+            None
+        }
     };
     let format = match args.format {
         TimelineFormatArg::Csv => TimelineFormat::Csv,
