@@ -382,7 +382,7 @@ impl Ctx<'_, '_> {
     fn source(&mut self, src: Source) -> &FieldData {
         match src {
             Source::Field(f) => self.field(f),
-            Source::Keywords => {
+            Source::Keywords(_) => {
                 if self.s.keywords_epoch != self.s.epoch {
                     let data = &mut self.s.keywords;
                     data.reset(true, false);
@@ -418,6 +418,11 @@ impl Ctx<'_, '_> {
                 };
                 for i in 0..data.len {
                     let text = &data.text_buf[i];
+                    // Without one of the automaton's chosen bytes nothing can match: such a
+                    // value costs neither a hash nor a cache slot.
+                    if !scanner.needs_byte.may_match(text) {
+                        continue;
+                    }
                     let h = cache.hash(text);
                     if let Some(found) = cache.get(h, text) {
                         s.stats.cached_values += 1;
@@ -425,16 +430,14 @@ impl Ctx<'_, '_> {
                         continue;
                     }
                     s.hit_tmp.clear();
-                    if scanner.needs_byte.may_match(text) {
-                        s.stats.scanned_values += 1;
-                        lowercase_into(text, &mut s.lower_tmp);
-                        collect_hits(scanner, &s.lower_tmp, &mut s.hit_tmp);
-                    }
+                    s.stats.scanned_values += 1;
+                    lowercase_into(text, &mut s.lower_tmp);
+                    collect_hits(scanner, &s.lower_tmp, &mut s.hit_tmp);
                     cache.put(h, text, &s.hit_tmp);
                     hits.apply(scanner.base, &s.hit_tmp, !0);
                 }
             }
-            Source::Keywords => {
+            Source::Keywords(_) => {
                 // Keyword literals always match as substrings of a value,
                 // so only the "contains" flag is kept.
                 let s = &mut *self.s;
@@ -452,8 +455,10 @@ impl Ctx<'_, '_> {
                     &mut s.stats,
                 );
                 self.event.for_each_value(&mut |v| {
-                    text.clear();
-                    if !v.write_text(text) || text.is_empty() {
+                    let Some(text) = v.text(text) else {
+                        return;
+                    };
+                    if text.is_empty() || !scanner.needs_byte.may_match(text) {
                         return;
                     }
                     let h = cache.hash(text);
@@ -463,11 +468,9 @@ impl Ctx<'_, '_> {
                         return;
                     }
                     tmp.clear();
-                    if scanner.needs_byte.may_match(text) {
-                        stats.scanned_values += 1;
-                        lowercase_into(text, lower);
-                        collect_hits(scanner, lower, tmp);
-                    }
+                    stats.scanned_values += 1;
+                    lowercase_into(text, lower);
+                    collect_hits(scanner, lower, tmp);
                     cache.put(h, text, tmp);
                     hits.apply(scanner.base, tmp, HIT_CONTAINS);
                 });
@@ -591,7 +594,7 @@ impl Ctx<'_, '_> {
 fn source_data_mut(s: &mut Scratch, src: Source) -> &mut FieldData {
     match src {
         Source::Field(f) => &mut s.slots[s.field_slot[f as usize] as usize],
-        Source::Keywords => &mut s.keywords,
+        Source::Keywords(_) => &mut s.keywords,
     }
 }
 

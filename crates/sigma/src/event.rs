@@ -36,11 +36,12 @@ impl Value<'_> {
         match self {
             Value::Str(s) => out.push_str(s),
             Value::Int(i) => {
-                let _ = write!(out, "{i}");
+                if *i < 0 {
+                    out.push('-');
+                }
+                push_decimal(out, i.unsigned_abs());
             }
-            Value::UInt(u) => {
-                let _ = write!(out, "{u}");
-            }
+            Value::UInt(u) => push_decimal(out, *u),
             Value::Float(f) => {
                 let _ = write!(out, "{f}");
             }
@@ -49,6 +50,34 @@ impl Value<'_> {
         }
         true
     }
+
+    /// The value as text: a string as it is, anything else written into `buf`; `None` for
+    /// null, lists and objects. Saves copying strings where the text is only read.
+    pub fn text<'a>(&'a self, buf: &'a mut String) -> Option<&'a str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => {
+                buf.clear();
+                self.write_text(buf).then_some(buf.as_str())
+            }
+        }
+    }
+}
+
+/// Appends `n` in decimal, as `write!(out, "{n}")` would, without the formatting machinery
+/// (event ids and process ids are numbers in most evidence, and keyword rules read them all).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
 }
 
 /// An event the engine can evaluate rules against.
@@ -162,5 +191,28 @@ mod json {
             });
             assert_eq!(seen, vec!["1", "x", "true"]);
         }
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::Value;
+
+    #[test]
+    fn numbers_are_written_as_the_formatter_writes_them() {
+        for i in [0i64, 7, -7, 10, 4688, -1_000_000, i64::MIN, i64::MAX] {
+            let mut out = String::from("x");
+            assert!(Value::Int(i).write_text(&mut out));
+            assert_eq!(out, format!("x{i}"));
+        }
+        for u in [0u64, 9, 10, 99, 100, u64::MAX] {
+            let mut out = String::new();
+            assert!(Value::UInt(u).write_text(&mut out));
+            assert_eq!(out, u.to_string());
+        }
+        let mut buf = String::from("stale");
+        assert_eq!(Value::Str("a".into()).text(&mut buf), Some("a"));
+        assert_eq!(Value::Int(-3).text(&mut buf), Some("-3"));
+        assert_eq!(Value::Null.text(&mut buf), None);
     }
 }
