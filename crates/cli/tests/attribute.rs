@@ -2,55 +2,16 @@
 //! `--kb`, hunt detections as evidence, abstention on generic evidence, the errors, and the
 //! analyst's table.
 
+mod common;
+
+use common::{
+    assert_code, command_home as command, json_out, shared, stderr, stdout, tiaki_home as tiaki,
+};
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
-
-fn shared(rel: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel);
-    assert!(p.exists(), "shared data missing: {}", p.display());
-    p
-}
-
-fn command(home: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tiaki"));
-    c.args(args)
-        .env("TIAKI_HOME", home)
-        .env_remove("XDG_DATA_HOME");
-    c
-}
-
-/// Runs `tiaki` with `home` as TIAKI_HOME (a fresh machine: the starter pack, no store).
-fn tiaki(home: &Path, args: &[&str]) -> Output {
-    command(home, args).output().expect("run tiaki")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn assert_code(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-}
-
-fn json_out(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\nstderr: {}", stdout(o), stderr(o)))
-}
 
 fn ids(a: &Value) -> Vec<String> {
     a["candidates"]

@@ -2,60 +2,16 @@
 //! and the MISP galaxy into a store, `list groups`, `show`, `--kb`, and `update` against a
 //! local HTTP server.
 
+mod common;
+
+use common::{assert_code, json_out, shared, stderr, stdout, tiaki_home as tiaki};
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::thread;
 
 use serde_json::{Value, json};
-
-fn shared(rel: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel);
-    assert!(p.exists(), "shared data missing: {}", p.display());
-    p
-}
-
-/// Runs `tiaki` with `home` as TIAKI_HOME and nothing else from the environment that could
-/// point it elsewhere.
-fn tiaki(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tiaki"))
-        .args(args)
-        .env("TIAKI_HOME", home)
-        .env_remove("TIAKI_ATTACK_SHA256")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
-        .output()
-        .expect("run tiaki")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn assert_code(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-}
-
-fn json_out(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\nstderr: {}", stdout(o), stderr(o)))
-}
 
 fn group_ids(list: &Value) -> Vec<String> {
     list["groups"]

@@ -35,6 +35,34 @@ where
         .expect("run tiaki")
 }
 
+/// `tiaki` with `home` as TIAKI_HOME and nothing else from the environment that could point
+/// it at another store, checksum or proxy: a fresh machine (the starter pack, no store) until
+/// something is imported into `home`.
+pub fn command_home(home: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tiaki"));
+    c.args(args)
+        .env("TIAKI_HOME", home)
+        .env_remove("TIAKI_RULES")
+        .env_remove("TIAKI_ATTACK_SHA256")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy");
+    c
+}
+
+/// Runs [`command_home`].
+pub fn tiaki_home(home: &Path, args: &[&str]) -> Output {
+    command_home(home, args).output().expect("run tiaki")
+}
+
+/// Standard output as one JSON document (shows both streams when it is not).
+pub fn json_out(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\nstderr: {}", stdout(o), stderr(o)))
+}
+
 /// Standard output as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
@@ -45,9 +73,15 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Asserts the exit code, showing stderr on failure.
+/// Asserts the exit code, showing both streams on failure.
 pub fn assert_code(o: &Output, code: i32) {
-    assert_eq!(o.status.code(), Some(code), "stderr:\n{}", stderr(o));
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(o)
+    );
 }
 
 /// JSON Lines from standard output.
