@@ -145,7 +145,13 @@ pub fn run(args: AttributeArgs, store: Option<&Path>) -> Result<ExitCode> {
         counter_evidence: !args.no_counter_evidence,
         ..Options::default()
     };
-    let assessment = Model::new(&l.kb, context, ModelParams::default()).assess(&evidence, &options);
+    let assessment = Model::with_background(
+        &l.kb,
+        context,
+        ModelParams::default(),
+        l.background().as_ref(),
+    )
+    .assess(&evidence, &options);
     let text = match args.format {
         TableFormat::Json => format!("{}\n", serde_json::to_string_pretty(&assessment)?),
         TableFormat::Table => render(&assessment, args.explain),

@@ -57,6 +57,17 @@ use crate::kb::{AliasSource, KbBuilder, KnowledgeBase, MispJoinStats, ObjId, Obj
 /// The starter pack (`intel/starter-pack.json`), compiled into the binary.
 pub const STARTER_PACK: &[u8] = include_bytes!("../../../intel/starter-pack.json");
 
+/// How many ATT&CK intrusion sets use each technique and piece of software
+/// (`intel/attack-background.json`, made by the `background` example from ATT&CK Enterprise
+/// v18.1), compiled into the binary: what "specific" means when the knowledge base is the
+/// starter pack's 12 sets rather than ATT&CK's 172.
+pub const ATTACK_BACKGROUND: &[u8] = include_bytes!("../../../intel/attack-background.json");
+
+/// [`ATTACK_BACKGROUND`], parsed.
+pub fn attack_background() -> crate::attribution::features::Background {
+    serde_json::from_slice(ATTACK_BACKGROUND).expect("the embedded background is valid JSON")
+}
+
 /// The identity that authors the starter pack (`created_by_ref` of its objects).
 pub const TIAKI_IDENTITY: &str = "identity--70959df7-8361-5bc3-837c-5fc902fdb35f";
 
@@ -733,6 +744,14 @@ impl LoadedKb {
     /// public sources, working hours and other `x_tiaki_` properties, which ATT&CK lacks.
     pub fn shadowed_pack_object(&self, stix_id: &str) -> Option<&Value> {
         self.shadowed_groups.get(stix_id).map(|g| &g.raw)
+    }
+
+    /// The background a model of this knowledge base should judge specificity by: the embedded
+    /// ATT&CK counts when the knowledge base holds fewer intrusion sets than ATT&CK (the starter
+    /// pack, alone or with small imports), none when it is at least that large.
+    pub fn background(&self) -> Option<crate::attribution::features::Background> {
+        let b = attack_background();
+        (self.kb.groups().len() < b.groups).then_some(b)
     }
 
     /// The attribution context of this knowledge base: CVEs, victim sectors and countries of

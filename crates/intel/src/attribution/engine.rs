@@ -134,6 +134,18 @@ impl<'kb> Model<'kb> {
     /// Prepares `kb` (every active intrusion set a candidate, its profile its own `uses` plus
     /// those of its attributed campaigns) with `context` and `params`.
     pub fn new(kb: &'kb KnowledgeBase, context: Context, params: ModelParams) -> Self {
+        Self::with_background(kb, context, params, None)
+    }
+
+    /// [`Model::new`], judging how specific techniques and software are by `background` when
+    /// it covers more intrusion sets than `kb` (see
+    /// [`super::features::Background`]; `LoadedKb::background` picks it).
+    pub fn with_background(
+        kb: &'kb KnowledgeBase,
+        context: Context,
+        params: ModelParams,
+        background: Option<&super::features::Background>,
+    ) -> Self {
         let vocab = Arc::new(Vocab::new(kb, TokenMode::Both));
         let groups = kb.groups().to_vec();
         let rows: Vec<Vec<u32>> = groups
@@ -141,7 +153,7 @@ impl<'kb> Model<'kb> {
             .map(|&g| vocab.tokens_of(kb.group_profile(g)))
             .collect();
         let profiles = Profiles::new(vocab.clone(), &rows);
-        let index = FoldIndex::new(&profiles, params.weights.params);
+        let index = FoldIndex::with_background(&profiles, params.weights.params, background);
         let mut token_obj = vec![None; vocab.len()];
         for &o in kb.techniques().iter().chain(kb.software()) {
             if let Some(aid) = &kb.object(o).external_id

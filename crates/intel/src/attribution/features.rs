@@ -130,6 +130,9 @@ pub struct FoldIndex {
     /// Per token: software (true) or technique.
     pub(crate) is_sw: Vec<bool>,
     pub(crate) df: Vec<u32>,
+    /// Per token: its document frequency in the [`Background`] (0 without one). Specificity
+    /// (idf, background probability, uniqueness, df bands) uses the larger of this and `df`.
+    pub(crate) ref_df: Vec<u32>,
     pub(crate) idf: Vec<f64>,
     /// Per token: Dirichlet background probability within its channel.
     pub(crate) bg: Vec<f64>,
@@ -222,12 +225,83 @@ fn ch(is_sw: bool) -> usize {
     usize::from(is_sw)
 }
 
+/// How many intrusion sets of a larger knowledge base use each token (ATT&CK id), so that a
+/// small curated knowledge base — the 12-set starter pack — judges how *specific* a technique or
+/// a piece of software is the way the world does, not the way 12 hand-picked sets do. Which
+/// sets use what still comes from the knowledge base itself; only idf, the background
+/// probabilities, software uniqueness and the df bands change. Built by
+/// `cargo run -p tiaki-intel --example background -- enterprise-attack.json` and embedded as
+/// [`crate::pack::ATTACK_BACKGROUND`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Background {
+    /// Where the counts come from (e.g. `MITRE ATT&CK Enterprise v18.1`).
+    pub source: String,
+    /// Active intrusion sets counted.
+    pub groups: usize,
+    /// Σ (df + 1) over the technique tokens and over the software tokens of the whole
+    /// vocabulary (the Dirichlet background's normaliser per channel).
+    pub channel_mass: [f64; 2],
+    /// Token (`T1059`, `T1059.001`, `S0228`) → number of sets whose profile holds it.
+    pub df: std::collections::BTreeMap<String, u32>,
+}
+
+impl Background {
+    /// The counts of every active intrusion set of `kb`, profiled as the attribution model
+    /// profiles them (own `uses` plus attributed campaigns; sub-techniques rolled up).
+    pub fn of_knowledge_base(kb: &crate::KnowledgeBase, source: &str) -> Background {
+        let vocab = std::sync::Arc::new(crate::kb::Vocab::new(kb, crate::kb::TokenMode::Both));
+        let rows: Vec<Vec<u32>> = kb
+            .groups()
+            .iter()
+            .map(|&g| vocab.tokens_of(kb.group_profile(g)))
+            .collect();
+        Background::of(&Profiles::new(vocab, &rows), source)
+    }
+
+    /// The counts of a knowledge base's own profiles.
+    pub fn of(p: &Profiles, source: &str) -> Background {
+        let kinds = p.vocab().kinds();
+        let mut mass = [0.0f64; 2];
+        let mut df = std::collections::BTreeMap::new();
+        for t in 0..p.n_tokens() as u32 {
+            let d = p.groups_with(t).len() as u32;
+            mass[ch(kinds[t as usize] == TokenKind::Software)] += f64::from(d) + 1.0;
+            if d > 0 {
+                df.insert(p.vocab().token(t).to_owned(), d);
+            }
+        }
+        Background {
+            source: source.to_owned(),
+            groups: p.n_groups(),
+            channel_mass: mass,
+            df,
+        }
+    }
+}
+
 impl FoldIndex {
+    /// The document frequency that measures a token's specificity: the knowledge base's own
+    /// (`kb_df`, possibly adjusted by the caller) or the background's, whichever is larger.
+    fn spec_df(&self, t: u32, kb_df: usize) -> usize {
+        kb_df.max(self.ref_df.get(t as usize).copied().unwrap_or(0) as usize)
+    }
+
     /// Indexes one fold's profiles.
     pub fn new(p: &Profiles, params: FeatureParams) -> Self {
+        Self::with_background(p, params, None)
+    }
+
+    /// Indexes profiles whose specificity statistics come from a larger knowledge base when
+    /// `background` covers more groups than `p` (see [`Background`]).
+    pub fn with_background(
+        p: &Profiles,
+        params: FeatureParams,
+        background: Option<&Background>,
+    ) -> Self {
         let n = p.n_groups();
         let v = p.n_tokens();
-        let nf = n as f64;
+        let background = background.filter(|b| b.groups > n);
+        let nf = background.map_or(n, |b| b.groups) as f64;
         let kinds = p.vocab().kinds();
         let is_sw: Vec<bool> = kinds.iter().map(|k| *k == TokenKind::Software).collect();
         let mut col_start = Vec::with_capacity(v + 1);
@@ -247,17 +321,30 @@ impl FoldIndex {
             row_tokens.extend_from_slice(p.row(g));
             row_start.push(row_tokens.len() as u32);
         }
-        let idf: Vec<f64> = df
+        let ref_df: Vec<u32> = match background {
+            Some(b) => (0..v as u32)
+                .map(|t| b.df.get(p.vocab().token(t)).copied().unwrap_or(0))
+                .collect(),
+            None => vec![0; v],
+        };
+        let spec: Vec<u32> = df.iter().zip(&ref_df).map(|(&a, &b)| a.max(b)).collect();
+        let idf: Vec<f64> = spec
             .iter()
             .map(|&d| ((nf + 1.0) / (d as f64 + 1.0)).ln() + 1.0)
             .collect();
-        // Background per channel: (df + 1) / Σ_channel (df + 1).
+        // Background per channel: (df + 1) / Σ_channel (df + 1), over the larger knowledge
+        // base's vocabulary when there is one.
         let mut tot = [0.0f64; 2];
         for t in 0..v {
-            tot[ch(is_sw[t])] += df[t] as f64 + 1.0;
+            tot[ch(is_sw[t])] += spec[t] as f64 + 1.0;
+        }
+        if let Some(b) = background {
+            for (t, m) in tot.iter_mut().zip(b.channel_mass) {
+                *t = t.max(m);
+            }
         }
         let bg: Vec<f64> = (0..v)
-            .map(|t| (df[t] as f64 + 1.0) / tot[ch(is_sw[t])])
+            .map(|t| (spec[t] as f64 + 1.0) / tot[ch(is_sw[t])])
             .collect();
         let mut norm2: [Vec<f64>; 2] = [vec![0.0; n], vec![0.0; n]];
         let mut len: [Vec<f64>; 2] = [vec![0.0; n], vec![0.0; n]];
@@ -315,6 +402,7 @@ impl FoldIndex {
             n_groups: n,
             is_sw,
             df,
+            ref_df,
             idf,
             bg,
             col_start,
@@ -475,7 +563,7 @@ impl FoldIndex {
         for &t in &seen {
             let c = ch(self.is_sw[t as usize]);
             if c == 0 {
-                let b = df_bucket(self.groups_with(t).len());
+                let b = df_bucket(self.spec_df(t, self.groups_with(t).len()));
                 for &g in self.groups_with(t) {
                     scratch.buckets[g as usize * 4 + b] += 1.0;
                 }
@@ -490,7 +578,7 @@ impl FoldIndex {
                 scratch.hit_idf[c][g] += i;
                 scratch.llr[c][g] += gain;
                 if c == 1 {
-                    scratch.uniq[g] += 1.0 / gs.len() as f64;
+                    scratch.uniq[g] += 1.0 / self.spec_df(t, gs.len()) as f64;
                 }
             }
         }
@@ -616,7 +704,7 @@ impl FoldIndex {
                 // df as the fold counts it, with g's membership taken from `row`.
                 let gs = self.groups_with(t);
                 let own = own_row.binary_search(&t).is_ok();
-                buckets[df_bucket(gs.len() + usize::from(!own))] += 1.0;
+                buckets[df_bucket(self.spec_df(t, gs.len() + usize::from(!own)))] += 1.0;
             }
         }
         let (mut hx, mut qx2, mut px2) = (0.0, 0.0, 0.0);
@@ -651,7 +739,7 @@ impl FoldIndex {
                 if c == 1 {
                     // df as the fold counts it, with g's membership taken from `row`.
                     let own = gs.binary_search(&(g as u32)).is_ok();
-                    let df = gs.len() + usize::from(!own);
+                    let df = self.spec_df(t, gs.len() + usize::from(!own));
                     uniq += 1.0 / df as f64;
                 }
             } else if c == 0 {
@@ -749,5 +837,48 @@ mod tests {
         // Removing an evidence item from the profile lowers the candidate's coverage.
         let without = idx.group_features(q.tokens(), 0, &[0, 3, 4]);
         assert!(without[fi::TECH_COV] < out[fi::TECH_COV]);
+    }
+}
+
+#[cfg(test)]
+mod background_tests {
+    use super::*;
+    use crate::kb::Vocab;
+    use std::sync::Arc;
+
+    /// A background larger than the knowledge base sets idf from its size and the larger of
+    /// the two document frequencies, and leaves the profiles alone.
+    #[test]
+    fn a_background_changes_specificity_only() {
+        let kb = crate::pack::LoadedKb::pack_only().unwrap().kb;
+        let vocab = Arc::new(Vocab::new(&kb, crate::kb::TokenMode::Both));
+        let rows: Vec<Vec<u32>> = kb
+            .groups()
+            .iter()
+            .map(|&g| vocab.tokens_of(kb.group_profile(g)))
+            .collect();
+        let p = Profiles::new(vocab.clone(), &rows);
+        let bg = crate::pack::attack_background();
+        let own = FoldIndex::new(&p, FeatureParams::default());
+        let world = FoldIndex::with_background(&p, FeatureParams::default(), Some(&bg));
+        for id in ["S0002", "S0228", "T1059"] {
+            let t = vocab.id(id).expect("a token the pack knows") as usize;
+            let df = own.df[t].max(bg.df[id]) as f64;
+            let want = ((bg.groups as f64 + 1.0) / (df + 1.0)).ln() + 1.0;
+            assert!((world.idf[t] - want).abs() < 1e-12, "{id}");
+            assert!(world.bg[t] > 0.0 && world.bg[t] < 1.0);
+        }
+        // NanHaiShu: unique in both, so more specific among 172 sets than among 12.
+        let t = vocab.id("S0228").unwrap() as usize;
+        assert!(world.idf[t] > own.idf[t]);
+        assert_eq!(world.df, own.df);
+        assert_eq!(world.row_tokens, own.row_tokens);
+        // A background no larger than the knowledge base is ignored.
+        let small = Background {
+            groups: 3,
+            ..bg.clone()
+        };
+        let same = FoldIndex::with_background(&p, FeatureParams::default(), Some(&small));
+        assert_eq!(same.idf, own.idf);
     }
 }
