@@ -389,16 +389,7 @@ impl KbAssembler {
             }
             repoint.insert(id.to_owned(), imported_id.clone());
             if ty == "intrusion-set" {
-                let mut aliases: Vec<String> = v
-                    .get("aliases")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let mut aliases = crate::kb::str_list(v, "aliases");
                 aliases.retain(|a| !a.trim().is_empty());
                 self.shadowed_groups.insert(
                     imported_id.clone(),

@@ -78,16 +78,7 @@ impl ActivityHours {
             hours: (start as u8, end as u8),
             confidence,
             basis: v.get("basis").and_then(Value::as_str).map(str::to_owned),
-            sources: v
-                .get("sources")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            sources: crate::kb::str_list(v, "sources"),
         })
     }
 

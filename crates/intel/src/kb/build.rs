@@ -57,7 +57,8 @@ fn bool_field(v: &Value, key: &str) -> bool {
     v.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
-fn str_list(v: &Value, key: &str) -> Vec<String> {
+/// The strings of a JSON list property (`aliases`, `sources`…); other items are skipped.
+pub(crate) fn str_list(v: &Value, key: &str) -> Vec<String> {
     v.get(key)
         .and_then(Value::as_array)
         .map(|a| {

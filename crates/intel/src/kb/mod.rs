@@ -27,6 +27,7 @@
 
 pub mod alias;
 mod build;
+pub(crate) use build::str_list;
 pub mod profile;
 
 use std::collections::HashMap;
