@@ -15,12 +15,13 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tiaki::{
     EventFilter, HuntError, HuntOptions, OutputFormat, Progress, Rules, SortOrder, SortedSink,
-    Summary,
+    Summary, Sweeps,
 };
 use tiaki_evidence::{Format, ReadOptions};
 use tiaki_sigma::Level;
 
 use crate::rules::{RuleOptions, load_rules};
+use crate::sweeps::SweepArgs;
 
 /// Environment variable naming the default rule directory.
 pub const RULES_ENV: &str = "TIAKI_RULES";
@@ -247,6 +248,8 @@ pub struct HuntArgs {
     evidence: EvidenceArgs,
     #[command(flatten)]
     rules: RuleArgs,
+    #[command(flatten)]
+    sweeps: SweepArgs,
     /// Only report detections at or above this level.
     #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
     min_level: Option<Level>,
@@ -319,13 +322,28 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
     let mut opts = args.evidence.options()?;
     opts.min_level = args.min_level;
     opts.all_matches = args.all_matches;
-    let Some(rule_paths) = args.rules.paths() else {
-        bail!(
+    let rules = match args.rules.paths() {
+        Some(rule_paths) => args.rules.load(&rule_paths)?,
+        None if args.sweeps.any() => {
+            crate::alloc::streaming();
+            Rules::empty()
+        }
+        None => bail!(
             "no rules: give --rules DIR (Sigma rule files or directories, e.g. a SigmaHQ \
-             checkout's rules/) or set {RULES_ENV}; tiaki has no bundled rule pack yet"
-        );
+             checkout's rules/) or set {RULES_ENV}, or sweep with --intel FEED / --yara DIR"
+        ),
     };
-    let rules = args.rules.load(&rule_paths)?;
+    let indicators = args.sweeps.load_indicators()?;
+    let yara = args.sweeps.load_yara()?;
+    let mut sweeps = Sweeps::default();
+    if let Some((sweep, summary)) = &indicators {
+        sweeps.indicators = Some(sweep);
+        sweeps.indicator_summary = summary.clone();
+    }
+    if let Some((rules, options)) = &yara {
+        sweeps.yara = Some(rules);
+        sweeps.yara_options = options.clone();
+    }
     let format = OutputFormat::from(args.format);
     let out = args.evidence.open_output()?;
     let mut sink = format.writer(out);
@@ -342,9 +360,10 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
         ));
     }
     let pb = progress_bar();
-    let result = tiaki::hunt(
+    let result = tiaki::hunt_with(
         &args.evidence.paths,
         &rules,
+        &sweeps,
         &opts,
         sink.as_mut(),
         &mut on_progress(&pb),

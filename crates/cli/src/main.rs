@@ -10,6 +10,8 @@ mod eval;
 mod hunt;
 mod intel;
 mod rules;
+mod stix;
+mod sweeps;
 mod timeline;
 
 /// mimalloc: loading thousands of rules and matching events allocate many
@@ -38,8 +40,8 @@ enum Command {
     /// Work with Sigma rules: check them, run test vectors.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
-    /// Hunt evidence with Sigma rules: detections as a table, CSV, JSON Lines
-    /// or JSON.
+    /// Hunt evidence with Sigma rules, indicator feeds (STIX, MISP, lists) and YARA:
+    /// detections as a table, CSV, JSON Lines or JSON.
     Hunt(hunt::HuntArgs),
     /// Write the events as the hunt sees them (fields, origin, time, log
     /// source) as JSON Lines, without rules.
@@ -58,6 +60,10 @@ enum Command {
     /// Measure attribution on the benchmark protocols.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// STIX patterns and test vectors: run the shared vectors, parse a pattern, match a
+    /// pattern against a bundle's observed-data.
+    #[command(subcommand)]
+    Stix(stix::StixCommand),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +77,7 @@ fn main() -> ExitCode {
         Command::Intel(cmd) => intel::run(cmd, cli.store.as_deref()),
         Command::Attribute(args) => attribute::run(args, cli.store.as_deref()),
         Command::Eval(cmd) => eval::run(cmd, cli.store.as_deref()),
+        Command::Stix(cmd) => stix::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -276,5 +276,7 @@ fn alert_detection(
                 .filter_map(|&i| sources.get(i as usize).map(|s| s.0.clone()))
                 .collect(),
         }),
+        indicator: None,
+        yara: None,
     }
 }

@@ -6,7 +6,10 @@
 //! record (`source`: path plus record id or line) and carries the matched
 //! event's fields. Correlation alerts are detections too, with `kind:
 //! "correlation"` and a `correlation` object naming the group, the window
-//! and the contributing records. Fields may be added; none may be renamed.
+//! and the contributing records. Indicator hits (`kind: "indicator"`) carry an `indicator`
+//! object (the indicator, its feed, TLP and intrusion sets, the value and field that matched);
+//! YARA hits (`kind: "yara"`) a `yara` object (rule, metadata, matched strings). Fields may be
+//! added; none may be renamed.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -109,7 +112,78 @@ pub struct CorrelationInfo {
     pub sources: Vec<SourceRef>,
 }
 
-/// What produced a [`Detection`]: a rule matching one record, or a correlation rule.
+/// What an indicator detection adds: which indicator, from which feed, under which TLP,
+/// linked to which intrusion sets, and what in the event matched it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorInfo {
+    /// The indicator's id (`indicator--…`).
+    pub id: String,
+    /// The indicator's name, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The observable kind that matched (`ipv4`, `sha256`…), or `pattern` for a STIX pattern
+    /// evaluated by the full matcher.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The event's value that matched (normalised).
+    pub value: String,
+    /// The event field it was found in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The STIX pattern, for indicators that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// The feed the indicator came from (file, MISP event).
+    pub source: String,
+    /// The indicator's TLP (`TLP:AMBER`), most restrictive of its own and its containers'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tlp: Option<String>,
+    /// The first intrusion set the indicator indicates (what `tiaki attribute` reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intrusion_set: Option<String>,
+    /// Every intrusion set it indicates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intrusion_sets: Vec<String>,
+    /// The feed's confidence in the indicator (0–100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<u8>,
+    /// Indicator types, MISP categories.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+/// One string of a YARA rule found in a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct YaraString {
+    /// The string's identifier in the rule (`$eval`).
+    pub identifier: String,
+    /// Byte offset in the file.
+    pub offset: u64,
+    /// The matched bytes, printable ASCII kept and the rest escaped, at most 64 bytes.
+    pub data: String,
+}
+
+/// What a YARA detection adds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct YaraInfo {
+    /// The rule's identifier.
+    pub rule: String,
+    /// The rule's namespace (its file).
+    pub namespace: String,
+    /// The rule's tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The rule's metadata, as text.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub meta: Map<String, Value>,
+    /// The strings that matched (the first few of each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strings: Vec<YaraString>,
+    /// The scanned file's size in bytes.
+    pub file_size: u64,
+}
+
+/// What produced a [`Detection`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DetectionKind {
@@ -117,14 +191,20 @@ pub enum DetectionKind {
     Detection,
     /// A correlation rule's condition was met.
     Correlation,
+    /// An indicator (STIX, MISP, IOC list) matched a record.
+    Indicator,
+    /// A YARA rule matched a file in the evidence.
+    Yara,
 }
 
 impl DetectionKind {
-    /// The contract's spelling: `detection` or `correlation`.
+    /// The contract's spelling: `detection`, `correlation`, `indicator` or `yara`.
     pub fn as_str(self) -> &'static str {
         match self {
             DetectionKind::Detection => "detection",
             DetectionKind::Correlation => "correlation",
+            DetectionKind::Indicator => "indicator",
+            DetectionKind::Yara => "yara",
         }
     }
 }
@@ -157,9 +237,9 @@ pub struct Detection {
     pub source: SourceRef,
     /// The matched event's fields (for a correlation: the group values).
     pub event: Map<String, Value>,
-    /// `detection` or `correlation`.
+    /// `detection`, `correlation`, `indicator` or `yara`.
     pub kind: DetectionKind,
-    /// The rule file.
+    /// The rule file (for indicators: the feed; for YARA: the rule file).
     pub rule_path: String,
     /// The event's Sigma log source, `product/category/service`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,6 +247,12 @@ pub struct Detection {
     /// Present for correlation alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation: Option<CorrelationInfo>,
+    /// Present for indicator hits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicator: Option<IndicatorInfo>,
+    /// Present for YARA hits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yara: Option<YaraInfo>,
 }
 
 fn level_name<S: Serializer>(l: &Option<Level>, s: S) -> Result<S::Ok, S::Error> {
@@ -207,6 +293,8 @@ impl Detection {
             rule_path: rule.origin.clone(),
             logsource: Some(logsource_text(&event.logsource)),
             correlation: None,
+            indicator: None,
+            yara: None,
         }
     }
 

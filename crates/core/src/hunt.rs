@@ -21,10 +21,13 @@ use crate::error::HuntError;
 use crate::filter::EventFilter;
 use crate::matcher::BatchMatcher;
 use crate::output::DetectionSink;
+use crate::patterns::PatternState;
 use crate::pipeline::{self, Matched};
 use crate::rules::Rules;
 use crate::sort::DEFAULT_BUDGET;
 use crate::summary::{RuleCount, Summary};
+use crate::sweep::{IndicatorSummary, IndicatorSweep};
+use crate::yara_pass::yara_pass;
 
 /// How to hunt.
 #[derive(Debug, Clone)]
@@ -68,11 +71,27 @@ pub struct Progress {
     pub detections: u64,
 }
 
+/// What a hunt sweeps besides the Sigma rules.
+#[derive(Default)]
+pub struct Sweeps<'a> {
+    /// Indicators (STIX, MISP, lists), tested on every event.
+    pub indicators: Option<&'a IndicatorSweep>,
+    /// What loading the indicators found (counts per feed, entries skipped), for the summary.
+    pub indicator_summary: IndicatorSummary,
+    /// YARA rules, run over every file under the evidence paths.
+    pub yara: Option<&'a tiaki_yara::YaraRules>,
+    /// Limits of the YARA pass.
+    pub yara_options: tiaki_yara::ScanOptions,
+}
+
 /// What is counted per rule for the summary.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum Fired {
     Rule(RuleId),
     Correlation(usize),
+    Indicator(u32),
+    /// YARA rules and multi-observation patterns, by rule id.
+    Named(String),
 }
 
 /// How often each rule fired, for the summary's top list.
@@ -118,9 +137,25 @@ pub fn hunt<P: AsRef<Path>>(
     sink: &mut dyn DetectionSink,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary, HuntError> {
+    hunt_with(paths, rules, &Sweeps::default(), opts, sink, progress)
+}
+
+/// [`hunt`] with indicator and YARA sweeps: indicator hits are written as their events are
+/// matched, multi-observation STIX patterns after the last event, and YARA hits after the
+/// evidence has been read (files in walk order).
+pub fn hunt_with<P: AsRef<Path>>(
+    paths: &[P],
+    rules: &Rules,
+    sweeps: &Sweeps<'_>,
+    opts: &HuntOptions,
+    sink: &mut dyn DetectionSink,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Summary, HuntError> {
     let started = Instant::now();
     let set = &rules.set;
-    let matcher = BatchMatcher::new(set);
+    let matcher = BatchMatcher::with_sweep(set, sweeps.indicators);
+    let mut pattern_state = PatternState::default();
+    let mut indicators_hit = std::collections::HashSet::new();
     let mut corr = rules
         .engine()
         .map(|e| CorrelationPass::new(e, set, opts.spill_dir.as_deref(), opts.sort_budget));
@@ -141,10 +176,28 @@ pub fn hunt<P: AsRef<Path>>(
             + summary.events_without_timestamp;
         for (i, hits) in m.hits {
             let ev = &m.events[i];
-            if let Some(c) = corr.as_mut() {
-                c.offer(ev, &hits)?;
+            if let Some(c) = corr.as_mut()
+                && !hits.rules.is_empty()
+            {
+                c.offer(ev, &hits.rules)?;
             }
-            for r in hits {
+            if let Some(sweep) = sweeps.indicators {
+                for im in &hits.indicators {
+                    let d = sweep.detection(im, ev);
+                    if opts.min_level.is_some_and(|m| !d.at_least(m)) {
+                        summary.below_min_level += 1;
+                        continue;
+                    }
+                    sink.write(&d)?;
+                    indicators_hit.insert(im.indicator);
+                    tally.wrote(Fired::Indicator(im.indicator), &d, summary);
+                    summary.indicator_hits += 1;
+                }
+            }
+            for d in hits.deferred {
+                pattern_state.keep(d);
+            }
+            for r in hits.rules {
                 if hidden[r as usize] {
                     summary.correlation_only_matches += 1;
                     continue;
@@ -174,6 +227,49 @@ pub fn hunt<P: AsRef<Path>>(
         &mut consume,
     )?;
 
+    if let Some(sweep) = sweeps.indicators {
+        let errors = std::sync::Mutex::new(Vec::new());
+        let dropped = pattern_state.dropped;
+        let found = pattern_state.finish(
+            sweep.patterns(),
+            &|pos, value| sweep.detection_without_event(pos, "pattern", value),
+            &|pos, time| sweep.indicator(pos).is_valid_at(time),
+            &errors,
+        );
+        for d in found {
+            if opts.min_level.is_some_and(|m| !d.at_least(m)) {
+                summary.below_min_level += 1;
+                continue;
+            }
+            sink.write(&d)?;
+            summary.indicator_hits += 1;
+            let key = Fired::Named(d.rule_id.clone().unwrap_or_default());
+            tally.wrote(key, &d, &mut summary);
+        }
+        let mut s = sweeps.indicator_summary.clone();
+        sweep.fill_summary(&mut s);
+        s.hits = summary.indicator_hits;
+        s.indicators_hit = indicators_hit.len();
+        s.pattern_candidates_dropped = dropped;
+        s.pattern_errors = errors.into_inner().unwrap_or_default();
+        summary.indicators = Some(s);
+    }
+    if let Some(yara) = sweeps.yara {
+        let mut yara_hits = 0u64;
+        let mut y = yara_pass(paths, yara, &sweeps.yara_options, &mut |d| {
+            if opts.min_level.is_some_and(|m| !d.at_least(m)) {
+                summary.below_min_level += 1;
+                return Ok(());
+            }
+            sink.write(&d)?;
+            yara_hits += 1;
+            let key = Fired::Named(format!("yara:{}", d.rule_id.as_deref().unwrap_or_default()));
+            tally.wrote(key, &d, &mut summary);
+            Ok(())
+        })?;
+        y.hits = yara_hits;
+        summary.yara = Some(y);
+    }
     if let Some(c) = corr.take() {
         for (c, d) in c.finish_counted(set, &mut summary)? {
             if opts.min_level.is_some_and(|m| !d.at_least(m)) {

@@ -3,7 +3,9 @@
 //! The tiaki pipeline as a library: evidence files are read into events
 //! (`tiaki-evidence`), matched against compiled Sigma rules (`tiaki-sigma`)
 //! in parallel, and every hit becomes a [`Detection`] that points back at its
-//! exact record. Correlation rules run in the same hunt. Detections stream to
+//! exact record. Correlation rules, indicator sweeps ([`sweep`], with STIX
+//! patterns in [`patterns`]) and YARA over the evidence files ([`yara_pass`])
+//! run in the same hunt ([`hunt_with`]). Detections stream to
 //! a [`DetectionSink`] (the [`output`] writers: table, CSV, JSON Lines, JSON)
 //! and the run ends with a [`Summary`] that accounts for every record read or
 //! skipped.
@@ -37,18 +39,23 @@ pub mod filter;
 mod hunt;
 pub mod matcher;
 pub mod output;
+pub mod patterns;
 mod pipeline;
 mod rules;
 pub mod sort;
 mod summary;
+pub mod sweep;
 pub mod timeline;
+pub mod yara_pass;
 
 pub use detection::{CorrelationInfo, Detection, DetectionKind, SourceRef};
 pub use dump::dump;
 pub use error::HuntError;
 pub use filter::{EventFilter, TimeBound, parse_time_bound};
-pub use hunt::{HuntOptions, Progress, hunt};
+pub use hunt::{HuntOptions, Progress, Sweeps, hunt, hunt_with};
 pub use output::{DetectionSink, OutputFormat, SortOrder, SortedSink};
 pub use rules::Rules;
 pub use summary::{FileProblem, RuleCount, Summary};
+pub use sweep::{IndicatorSummary, IndicatorSweep};
 pub use timeline::{TimelineFormat, timeline};
+pub use yara_pass::{YaraSummary, yara_pass};

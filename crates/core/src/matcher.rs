@@ -14,6 +14,9 @@ use rayon::prelude::*;
 use tiaki_evidence::{Event, LogSource};
 use tiaki_sigma::{EventSource, MatchStats, RuleId, RuleSet, Scratch};
 
+use crate::patterns::Deferred;
+use crate::sweep::{IndicatorMatch, IndicatorSweep, SweepScratch};
+
 /// Events per rayon task: small enough to balance, large enough that task
 /// overhead is negligible next to matching.
 const CHUNK: usize = 16;
@@ -29,21 +32,48 @@ pub fn event_source(ls: &LogSource) -> EventSource<'_> {
     }
 }
 
+/// What one event matched: rules, indicators, and brackets of multi-observation patterns.
+#[derive(Debug, Default)]
+pub struct EventHits {
+    /// The Sigma rules that matched.
+    pub rules: Vec<RuleId>,
+    /// The indicators that matched.
+    pub indicators: Vec<IndicatorMatch>,
+    /// The event, kept for patterns over several observations.
+    pub deferred: Vec<Deferred>,
+}
+
+impl EventHits {
+    /// True when the event matched nothing.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty() && self.indicators.is_empty() && self.deferred.is_empty()
+    }
+}
+
 /// Matches batches of events in parallel, one [`Scratch`] per thread.
 pub struct BatchMatcher<'a> {
     set: &'a RuleSet,
+    sweep: Option<&'a IndicatorSweep>,
     /// Index `i` belongs to rayon pool thread `i`; the last one to a caller
     /// outside the pool.
-    scratches: Vec<Mutex<Scratch>>,
+    scratches: Vec<Mutex<(Scratch, SweepScratch)>>,
 }
 
 impl<'a> BatchMatcher<'a> {
     /// A matcher for `set` on rayon's current pool.
     pub fn new(set: &'a RuleSet) -> Self {
+        Self::with_sweep(set, None)
+    }
+
+    /// A matcher for `set` that also sweeps every event with `sweep`'s indicators.
+    pub fn with_sweep(set: &'a RuleSet, sweep: Option<&'a IndicatorSweep>) -> Self {
         let n = rayon::current_num_threads() + 1;
         BatchMatcher {
             set,
-            scratches: (0..n).map(|_| Mutex::new(set.scratch())).collect(),
+            sweep: sweep.filter(|s| !s.is_empty()),
+            scratches: (0..n)
+                .map(|_| Mutex::new((set.scratch(), SweepScratch::default())))
+                .collect(),
         }
     }
 
@@ -52,31 +82,36 @@ impl<'a> BatchMatcher<'a> {
         self.set
     }
 
-    /// Matches every event; returns `(index in events, matching rules)` for
+    /// Matches every event; returns `(index in events, what matched)` for
     /// the events with at least one match, in event order.
-    pub fn match_batch(&self, events: &[Event]) -> Vec<(usize, Vec<RuleId>)> {
-        if self.set.is_empty() || events.is_empty() {
+    pub fn match_batch(&self, events: &[Event]) -> Vec<(usize, EventHits)> {
+        if (self.set.is_empty() && self.sweep.is_none()) || events.is_empty() {
             return Vec::new();
         }
-        let chunks: Vec<Vec<(usize, Vec<RuleId>)>> = events
+        let chunks: Vec<Vec<(usize, EventHits)>> = events
             .par_chunks(CHUNK)
             .enumerate()
             .map(|(c, chunk)| {
                 let slot = rayon::current_thread_index()
                     .unwrap_or(self.scratches.len() - 1)
                     .min(self.scratches.len() - 1);
-                let mut scratch = self.scratches[slot]
+                let mut guard = self.scratches[slot]
                     .lock()
                     .unwrap_or_else(|p| p.into_inner());
+                let (scratch, sweep_scratch) = &mut *guard;
                 let mut found = Vec::new();
-                let mut hits = Vec::new();
+                let mut hits = EventHits::default();
                 for (j, ev) in chunk.iter().enumerate() {
-                    hits.clear();
-                    let source = event_source(&ev.logsource);
-                    self.set
-                        .matches(&ev.fields, Some(&source), &mut scratch, &mut hits);
+                    if !self.set.is_empty() {
+                        let source = event_source(&ev.logsource);
+                        self.set
+                            .matches(&ev.fields, Some(&source), scratch, &mut hits.rules);
+                    }
+                    if let Some(sweep) = self.sweep {
+                        sweep.check(ev, sweep_scratch, &mut hits.indicators, &mut hits.deferred);
+                    }
                     if !hits.is_empty() {
-                        found.push((c * CHUNK + j, hits.clone()));
+                        found.push((c * CHUNK + j, std::mem::take(&mut hits)));
                     }
                 }
                 found
@@ -89,7 +124,7 @@ impl<'a> BatchMatcher<'a> {
     pub fn stats(&self) -> MatchStats {
         let mut total = MatchStats::default();
         for s in &self.scratches {
-            let s = s.lock().unwrap_or_else(|p| p.into_inner()).stats();
+            let s = s.lock().unwrap_or_else(|p| p.into_inner()).0.stats();
             total.events += s.events;
             total.rules_evaluated += s.rules_evaluated;
             total.literal_hits += s.literal_hits;

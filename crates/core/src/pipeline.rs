@@ -15,11 +15,10 @@ use std::path::Path;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use tiaki_evidence::{Event, ReadOptions, ReadReport, read_paths};
-use tiaki_sigma::RuleId;
 
 use crate::error::HuntError;
 use crate::filter::{EventFilter, Verdict};
-use crate::matcher::BatchMatcher;
+use crate::matcher::{BatchMatcher, EventHits};
 use crate::summary::Summary;
 
 /// Batches queued for the matcher stage.
@@ -29,8 +28,8 @@ const QUEUE: usize = 2;
 pub struct Matched {
     /// The events of the batch (after the time filter).
     pub events: Vec<Event>,
-    /// The events that matched at least one rule.
-    pub hits: Vec<(usize, Vec<RuleId>)>,
+    /// The events that matched at least one rule or indicator.
+    pub hits: Vec<(usize, EventHits)>,
 }
 
 /// Drops the events outside the time window, counting them.

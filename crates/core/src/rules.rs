@@ -18,6 +18,11 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// No rules (a hunt with indicators or YARA only).
+    pub fn empty() -> Rules {
+        Rules::compile(Collection::new(Default::default()))
+    }
+
     /// Compiles a collection and checks that its correlation rules resolve.
     pub fn compile(collection: Collection) -> Rules {
         Rules::from_set_and_errors(collection.compile())

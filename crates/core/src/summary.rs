@@ -85,7 +85,15 @@ pub struct Summary {
     /// Correlation inputs lost to the engine's memory limits or lateness (if
     /// non-zero, correlation results may be incomplete).
     pub correlation_inputs_lost: u64,
-    /// The rules that fired most (at most 10), most first.
+    /// Indicator detections written (multi-observation patterns included).
+    pub indicator_hits: u64,
+    /// The indicator sweep, when indicators were loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indicators: Option<crate::sweep::IndicatorSummary>,
+    /// The YARA pass, when YARA rules were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yara: Option<crate::yara_pass::YaraSummary>,
+    /// The rules (and indicators) that fired most (at most 10), most first.
     pub top_rules: Vec<RuleCount>,
     /// Wall-clock seconds.
     pub seconds: f64,
@@ -211,23 +219,32 @@ impl fmt::Display for Summary {
                 writeln!(f, "    {e}")?;
             }
         }
-        if self.detection_rules + self.correlation_rules + self.rule_load_errors == 0 {
+        let has_rules = self.detection_rules + self.correlation_rules + self.rule_load_errors > 0;
+        if !has_rules && self.indicators.is_none() && self.yara.is_none() {
             // `dump`: no rules, nothing more to say.
             return Ok(());
         }
-        write!(
-            f,
-            "rules: {} detection, {} correlation",
-            self.detection_rules, self.correlation_rules
-        )?;
-        if self.rule_load_errors > 0 {
+        if has_rules {
             write!(
                 f,
-                ", {} refused (`tiaki rules check` lists them)",
-                self.rule_load_errors
+                "rules: {} detection, {} correlation",
+                self.detection_rules, self.correlation_rules
             )?;
+            if self.rule_load_errors > 0 {
+                write!(
+                    f,
+                    ", {} refused (`tiaki rules check` lists them)",
+                    self.rule_load_errors
+                )?;
+            }
+            writeln!(f)?;
         }
-        writeln!(f)?;
+        if let Some(i) = &self.indicators {
+            write_indicators(f, i)?;
+        }
+        if let Some(y) = &self.yara {
+            write_yara(f, y)?;
+        }
         let levels: Vec<String> = LEVEL_ORDER
             .iter()
             .filter_map(|l| self.detections_by_level.get(*l).map(|n| format!("{n} {l}")))
@@ -275,4 +292,67 @@ impl fmt::Display for Summary {
         }
         Ok(())
     }
+}
+
+fn counts<K: fmt::Display, V: fmt::Display>(m: &BTreeMap<K, V>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn write_indicators(f: &mut fmt::Formatter<'_>, i: &crate::sweep::IndicatorSummary) -> fmt::Result {
+    write!(
+        f,
+        "indicators: {} loaded in {:.2} s ({} indexed, {} STIX patterns per event, {} over several observations",
+        i.indicators, i.load_seconds, i.indexed, i.patterns_per_event, i.patterns_multi_observation
+    )?;
+    if i.patterns_refused > 0 {
+        write!(f, ", {} refused", i.patterns_refused)?;
+    }
+    writeln!(f, "); {} hits on {} indicators", i.hits, i.indicators_hit)?;
+    if !i.by_kind.is_empty() {
+        writeln!(f, "  by kind: {}", counts(&i.by_kind))?;
+    }
+    if !i.skipped_by_reason.is_empty() {
+        writeln!(
+            f,
+            "  feed entries skipped: {}",
+            counts(&i.skipped_by_reason)
+        )?;
+    }
+    if i.pattern_candidates_dropped > 0 {
+        writeln!(
+            f,
+            "  {} events not kept for multi-observation patterns (limit reached): such patterns may have missed a match",
+            i.pattern_candidates_dropped
+        )?;
+    }
+    for e in i.pattern_errors.iter().take(5) {
+        writeln!(f, "  pattern error: {e}")?;
+    }
+    Ok(())
+}
+
+fn write_yara(f: &mut fmt::Formatter<'_>, y: &crate::yara_pass::YaraSummary) -> fmt::Result {
+    write!(
+        f,
+        "yara: {} rules, {} files scanned ({:.1} MiB), {} matched, {} hits",
+        y.rules,
+        y.files_scanned,
+        y.bytes_scanned as f64 / (1024.0 * 1024.0),
+        y.files_matched,
+        y.hits
+    )?;
+    if y.rule_files_refused > 0 {
+        write!(f, "; {} rule files refused", y.rule_files_refused)?;
+    }
+    writeln!(f)?;
+    if !y.files_skipped.is_empty() {
+        writeln!(f, "  files not scanned: {}", counts(&y.files_skipped))?;
+        for p in y.problems.iter().take(5) {
+            writeln!(f, "    {p}")?;
+        }
+    }
+    Ok(())
 }

@@ -314,7 +314,7 @@ pub fn timeline<P: AsRef<Path>>(
         let mut next = m.hits.into_iter().peekable();
         for (i, ev) in m.events.iter().enumerate() {
             let rules_hit = match next.peek() {
-                Some((j, _)) if *j == i => next.next().map(|(_, h)| h).unwrap_or_default(),
+                Some((j, _)) if *j == i => next.next().map(|(_, h)| h.rules).unwrap_or_default(),
                 _ => Vec::new(),
             };
             if !rules_hit.is_empty() {

@@ -11,10 +11,10 @@
 //!   an object.
 //! * [`mod@validate`] — the specification's MUST rules, held to the OASIS validator's verdicts.
 //! * [`sco_id`] — deterministic UUIDv5 ids for cyber-observable objects.
+//! * [`mod@pattern`] — the STIX patterning language: parser, inspector, and a matcher
+//!   over observations (observed-data, or observations a hunt builds from log events).
+//!   The validator checks indicators' patterns with it.
 //! * [`vectors`] — runs the shared language-neutral test vectors.
-//!
-//! The STIX patterning language (parser and matcher) is a later `pattern` module; the
-//! validator carries only the syntax check it needs.
 #![warn(missing_docs)]
 
 #[macro_use]
@@ -22,6 +22,7 @@ mod view_macro;
 
 pub mod bundle;
 pub mod object;
+pub mod pattern;
 pub mod sco;
 pub mod sco_id;
 pub mod sdo;
@@ -36,6 +37,7 @@ pub use bundle::{
 pub use object::{
     ExternalReference, GranularMarking, KillChainPhase, StixObject, TypedObject, ViewError,
 };
+pub use pattern::{MatchError, Observation, Pattern, PatternError};
 pub use timestamp::{Timestamp, TimestampError};
 pub use tlp::{Tlp, tlp_of};
 pub use validate::{Issue, Validator, validate};

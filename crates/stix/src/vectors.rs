@@ -10,9 +10,19 @@
 //! * `version: "2.0"` forces STIX 2.0 validation ([`SpecVersion::V20`]);
 //! * `schema_dir: "test_schemas"` adds the validator suite's custom JSON schemas, which
 //!   [`suite_custom_rules`] re-expresses as [`Validator::with_rule`] rules.
+//!
+//! The pattern files (`matcher-v21.jsonl`, `matcher-v20.jsonl`, `supplementary-v21.jsonl`,
+//! `pattern-validity.jsonl`, `pattern-inspector.jsonl`) run through [`crate::pattern`];
+//! [`VectorKind::detect`] tells which runner a line needs, and [`run_vector`] runs any.
+//! Matcher vectors are judged on their `expected` verdict (for the supplementary file
+//! that is the specification's answer, not the reference matcher's) and, when present,
+//! on `expected_matched_observed_data_ids`.
+
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
+use crate::pattern::{Observation, Pattern, PatternErrorKind};
 use crate::sco_id::deterministic_id;
 use crate::validate::{Issue, SpecVersion, Validator};
 
@@ -89,6 +99,228 @@ pub fn run_sco_id_vector(line: &str) -> Outcome {
     match deterministic_id(obj) {
         Some(id) if id == expected => Outcome::Pass,
         other => Outcome::Fail(format!("expected {expected}, tiaki computed {other:?}")),
+    }
+}
+
+/// The kinds of vector file in `shared/data/vectors/stix/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorKind {
+    /// `stix-validator-v21.jsonl`: object + options → validity.
+    Validator,
+    /// `sco-deterministic-ids.jsonl`: SCO → deterministic id.
+    ScoId,
+    /// `matcher-v21.jsonl`, `matcher-v20.jsonl`, `supplementary-v21.jsonl`: pattern +
+    /// observations → match / no-match / parse-error / match-error.
+    Matcher,
+    /// `pattern-validity.jsonl`: pattern → valid or not.
+    PatternValidity,
+    /// `pattern-inspector.jsonl`: pattern → qualifiers, operators or comparisons.
+    PatternInspector,
+}
+
+impl VectorKind {
+    /// The kind of a vector line: from the file name when it is one of the known files,
+    /// otherwise from the line's fields. None if neither tells.
+    pub fn detect(file_name: Option<&str>, line: &str) -> Option<VectorKind> {
+        if let Some(name) = file_name {
+            let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+            let by_name = if base.starts_with("stix-validator") {
+                Some(VectorKind::Validator)
+            } else if base.starts_with("sco-deterministic-ids") {
+                Some(VectorKind::ScoId)
+            } else if base.starts_with("matcher-") || base.starts_with("supplementary") {
+                Some(VectorKind::Matcher)
+            } else if base.starts_with("pattern-validity") {
+                Some(VectorKind::PatternValidity)
+            } else if base.starts_with("pattern-inspector") {
+                Some(VectorKind::PatternInspector)
+            } else {
+                None
+            };
+            if by_name.is_some() {
+                return by_name;
+            }
+        }
+        let v: Value = serde_json::from_str(line).ok()?;
+        let has = |k: &str| v.get(k).is_some();
+        if has("object_without_id") {
+            Some(VectorKind::ScoId)
+        } else if has("must_valid") || (has("object") && has("expected_valid")) {
+            Some(VectorKind::Validator)
+        } else if has("pattern") && has("observations") {
+            Some(VectorKind::Matcher)
+        } else if has("pattern") && has("aspect") {
+            Some(VectorKind::PatternInspector)
+        } else if has("pattern") && has("expected_valid") {
+            Some(VectorKind::PatternValidity)
+        } else {
+            None
+        }
+    }
+}
+
+/// Runs one vector line with the runner of its kind.
+pub fn run_vector(kind: VectorKind, line: &str) -> Outcome {
+    match kind {
+        VectorKind::Validator => run_validator_vector(line),
+        VectorKind::ScoId => run_sco_id_vector(line),
+        VectorKind::Matcher => run_matcher_vector(line),
+        VectorKind::PatternValidity => run_pattern_validity_vector(line),
+        VectorKind::PatternInspector => run_pattern_inspector_vector(line),
+    }
+}
+
+fn version_of(v: &Value) -> SpecVersion {
+    match v.get("stix_version").and_then(Value::as_str) {
+        Some("2.0") => SpecVersion::V20,
+        _ => SpecVersion::V21,
+    }
+}
+
+/// What tiaki makes of a matcher vector: the verdict and, on a match, the ids of the
+/// observed-data of the binding.
+fn matcher_verdict(v: &Value) -> (&'static str, Vec<String>, String) {
+    let Some(text) = v.get("pattern").and_then(Value::as_str) else {
+        return ("unreadable", Vec::new(), "no 'pattern'".into());
+    };
+    let pattern = match Pattern::parse_version(text, version_of(v)) {
+        Ok(p) => p,
+        Err(e) => return ("parse-error", Vec::new(), e.to_string()),
+    };
+    let objects = v
+        .get("observations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let observations = match Observation::from_stix_objects(&objects) {
+        Ok(o) => o,
+        Err(e) => return ("match-error", Vec::new(), e.to_string()),
+    };
+    match pattern.find_binding(&observations) {
+        Ok(Some(b)) => ("match", b.ids(&observations), String::new()),
+        Ok(None) => ("no-match", Vec::new(), String::new()),
+        Err(e) => ("match-error", Vec::new(), e.to_string()),
+    }
+}
+
+/// Runs one line of `matcher-v21.jsonl`, `matcher-v20.jsonl` or
+/// `supplementary-v21.jsonl`.
+pub fn run_matcher_vector(line: &str) -> Outcome {
+    let v: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return Outcome::Fail(format!("unreadable vector: {e}")),
+    };
+    let Some(expected) = v.get("expected").and_then(Value::as_str) else {
+        return Outcome::Fail("vector has no string 'expected'".into());
+    };
+    let (got, ids, detail) = matcher_verdict(&v);
+    if got != expected {
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({detail})")
+        };
+        return Outcome::Fail(format!("expected {expected}, tiaki says {got}{detail}"));
+    }
+    if let Some(want) = v
+        .get("expected_matched_observed_data_ids")
+        .and_then(Value::as_array)
+    {
+        let want: BTreeSet<&str> = want.iter().filter_map(Value::as_str).collect();
+        let got_ids: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+        if want != got_ids {
+            return Outcome::Fail(format!(
+                "matched, but with observed-data {got_ids:?} instead of {want:?}"
+            ));
+        }
+    }
+    Outcome::Pass
+}
+
+/// Runs one line of `pattern-validity.jsonl`: validity, and for invalid patterns the
+/// kind of error (syntax or semantic).
+pub fn run_pattern_validity_vector(line: &str) -> Outcome {
+    let v: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return Outcome::Fail(format!("unreadable vector: {e}")),
+    };
+    let (Some(text), Some(expected)) = (
+        v.get("pattern").and_then(Value::as_str),
+        v.get("expected_valid").and_then(Value::as_bool),
+    ) else {
+        return Outcome::Fail("vector needs 'pattern' and 'expected_valid'".into());
+    };
+    match (Pattern::validate(text, version_of(&v)), expected) {
+        (Ok(_), true) => Outcome::Pass,
+        (Ok(_), false) => Outcome::Fail(format!(
+            "expected invalid ({}), tiaki accepts it",
+            v.get("reference_error_prefix")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        )),
+        (Err(e), true) => Outcome::Fail(format!("expected valid, tiaki rejects it: {e}")),
+        (Err(e), false) => {
+            let kind = match e.kind {
+                PatternErrorKind::Syntax => "syntax",
+                PatternErrorKind::Semantic => "semantic",
+            };
+            match v.get("error_kind").and_then(Value::as_str) {
+                Some(want) if want != kind => Outcome::Fail(format!(
+                    "expected a {want} error, tiaki reports a {kind} error: {e}"
+                )),
+                _ => Outcome::Pass,
+            }
+        }
+    }
+}
+
+/// Runs one line of `pattern-inspector.jsonl`.
+pub fn run_pattern_inspector_vector(line: &str) -> Outcome {
+    let v: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return Outcome::Fail(format!("unreadable vector: {e}")),
+    };
+    let (Some(text), Some(aspect), Some(expected)) = (
+        v.get("pattern").and_then(Value::as_str),
+        v.get("aspect").and_then(Value::as_str),
+        v.get("expected"),
+    ) else {
+        return Outcome::Fail("vector needs 'pattern', 'aspect' and 'expected'".into());
+    };
+    let pattern = match Pattern::parse_version(text, version_of(&v)) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Fail(format!("tiaki rejects the pattern: {e}")),
+    };
+    let ins = pattern.inspect();
+    let as_set = |x: &Value| -> BTreeSet<String> {
+        x.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (ok, got) = match aspect {
+        "qualifiers" => (
+            as_set(expected) == ins.qualifiers,
+            format!("{:?}", ins.qualifiers),
+        ),
+        "observation_ops" => (
+            as_set(expected) == ins.observation_ops,
+            format!("{:?}", ins.observation_ops),
+        ),
+        "comparisons" => {
+            let got = ins.comparisons_json();
+            (&got == expected, got.to_string())
+        }
+        other => return Outcome::Fail(format!("unknown aspect '{other}'")),
+    };
+    if ok {
+        Outcome::Pass
+    } else {
+        Outcome::Fail(format!("{aspect}: expected {expected}, tiaki says {got}"))
     }
 }
 

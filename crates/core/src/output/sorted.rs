@@ -130,6 +130,8 @@ mod tests {
             rule_path: "r.yml".into(),
             logsource: Some("windows/process_creation/*".into()),
             correlation: None,
+            indicator: None,
+            yara: None,
         }
     }
 

@@ -322,6 +322,7 @@ impl<'kb> Model<'kb> {
 
         // Infrastructure.
         summary.indicators = ev.indicators.len();
+        let mut matched_values = std::collections::HashSet::new();
         for hit in &ev.indicators {
             let mut inds: Vec<ObjId> = Vec::new();
             if let Some(id) = &hit.id
@@ -415,6 +416,11 @@ impl<'kb> Model<'kb> {
                     item: label,
                     reason: "no indicator in the knowledge base links it to a set".into(),
                 });
+                continue;
+            }
+            // The same value from two feeds (two partners, a STIX bundle and a MISP event) is
+            // one observation: corroboration of the link, not twice the evidence.
+            if !matched_values.insert(label.to_lowercase()) {
                 continue;
             }
             summary.indicators_matched += 1;

@@ -289,7 +289,12 @@ impl Evidence {
             }
             match obj.get("indicator") {
                 Some(Value::Object(ind)) => {
-                    let s = |k: &str| ind.get(k).and_then(Value::as_str).map(str::to_owned);
+                    let s = |k: &str| {
+                        ind.get(k)
+                            .and_then(Value::as_str)
+                            .filter(|v| !v.trim().is_empty())
+                            .map(str::to_owned)
+                    };
                     let hit = IndicatorHit {
                         value: s("value").or_else(|| s("pattern_value")),
                         id: s("id"),

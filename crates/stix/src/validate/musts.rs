@@ -198,10 +198,7 @@ fn indicator_pattern(ctx: &mut Ctx, o: &Map<String, Value>) {
         return;
     };
     match pattern_check::check_pattern(p) {
-        Err(e) => ctx.err(
-            "pattern",
-            format!("syntax error at offset {}: {}", e.offset, e.message),
-        ),
+        Err(e) => ctx.err("pattern", format!("invalid STIX pattern: {}", e.message)),
         Ok(comparisons) => {
             let mut seen = HashSet::new();
             for (obj_type, prop) in comparisons {

