@@ -180,19 +180,15 @@ fn project_rules_load() {
 
 /// The README's quick start: the bundled example hunted with the project's
 /// rules gives the web shell story, host included, and the correlation.
-#[test]
-fn quickstart_example_hunt() {
+/// `tiaki hunt examples/quickstart --rules rules EXTRA... --format jsonl`, from the
+/// repository root; the detections, after checking the run succeeded.
+fn quickstart_hunt(extra: &[&str]) -> Vec<serde_json::Value> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = tiaki()
         .current_dir(&root)
-        .args([
-            "hunt",
-            "examples/quickstart",
-            "--rules",
-            "rules",
-            "--format",
-            "jsonl",
-        ])
+        .args(["hunt", "examples/quickstart", "--rules", "rules"])
+        .args(extra)
+        .args(["--format", "jsonl"])
         .output()
         .unwrap();
     assert!(
@@ -200,10 +196,15 @@ fn quickstart_example_hunt() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let detections: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn quickstart_example_hunt() {
+    let detections = quickstart_hunt(&[]);
     let mut titles: Vec<&str> = detections
         .iter()
         .map(|d| d["rule_title"].as_str().unwrap())
@@ -232,4 +233,50 @@ fn quickstart_example_hunt() {
     assert_eq!(ntds["level"], "critical");
     assert_eq!(ntds["attack"], serde_json::json!(["T1003.003"]));
     assert_eq!(ntds["timestamp"], "2021-03-15T02:31:44Z");
+}
+
+/// The README's quick start with the partner advisory and the YARA pack: the relay address,
+/// the download URL and the shell's name hit as indicators linked to APT40 under TLP:AMBER,
+/// the request-then-IFM sequence completes, and the shell in the web root is found by YARA.
+#[test]
+fn quickstart_example_hunt_with_intel_and_yara() {
+    let detections = quickstart_hunt(&["--intel", "examples/intel", "--yara-pack"]);
+    let of_kind = |k: &'static str| detections.iter().filter(move |d| d["kind"] == k);
+    assert_eq!(of_kind("detection").count(), 6);
+    assert_eq!(of_kind("correlation").count(), 1);
+    let mut values: Vec<&str> = of_kind("indicator")
+        .map(|d| d["indicator"]["value"].as_str().unwrap())
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    assert_eq!(
+        values,
+        vec!["203.0.113.77", "errors.aspx", "http://203.0.113.77/s.txt"]
+    );
+    for d in of_kind("indicator") {
+        assert_eq!(d["indicator"]["tlp"], "TLP:AMBER", "{d}");
+        assert_eq!(d["indicator"]["intrusion_set"], "APT40", "{d}");
+        assert_eq!(d["level"], "high", "{d}");
+    }
+    let sequence: Vec<_> = of_kind("indicator")
+        .filter(|d| d["indicator"]["type"] == "pattern")
+        .collect();
+    assert_eq!(sequence.len(), 1, "{sequence:?}");
+    assert_eq!(sequence[0]["source"]["record_id"], 105);
+    assert!(
+        sequence[0]["event"]["observations"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 2
+    );
+    let yara: Vec<_> = of_kind("yara").collect();
+    assert_eq!(yara.len(), 1, "{yara:?}");
+    assert!(
+        yara[0]["source"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("errors.aspx")
+    );
+    assert_eq!(yara[0]["attack"], serde_json::json!(["T1505.003"]));
 }

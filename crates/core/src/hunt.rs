@@ -283,6 +283,9 @@ pub fn hunt_with<P: AsRef<Path>>(
     }
     summary.top_rules = tally.top_rules(10);
     summary.add_read_report(&report);
+    if sweeps.yara.is_some() {
+        summary.set_aside_non_logs();
+    }
     summary.events_read = report.events();
     summary.detection_rules = set.len();
     summary.correlation_rules = set.correlations().len();

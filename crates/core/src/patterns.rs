@@ -355,6 +355,14 @@ impl PatternSet {
         self.unanchored.len()
     }
 
+    /// The observable kinds of the anchors.
+    pub fn anchor_kinds(&self) -> impl Iterator<Item = K> + '_ {
+        self.anchors
+            .indicators()
+            .iter()
+            .flat_map(|i| i.condition.alternatives().iter().flatten().map(|t| t.kind))
+    }
+
     /// Patterns that could not be parsed or evaluated.
     pub fn refused(&self) -> usize {
         self.refused

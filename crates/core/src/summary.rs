@@ -61,6 +61,9 @@ pub struct Summary {
     /// Files with skipped records, errors, or that could not be read to the
     /// end.
     pub files_with_problems: Vec<FileProblem>,
+    /// Files that are not logs (not recognised by any reader), left to the YARA pass.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub files_not_logs: u64,
     /// Detection rules loaded.
     pub detection_rules: usize,
     /// Correlation rules loaded.
@@ -135,6 +138,25 @@ impl Summary {
         self.detections += 1;
     }
 
+    /// With a YARA pass, files that are not logs (web pages, tools, documents) are expected
+    /// in the evidence: those the readers did not recognise, and read nothing from, are
+    /// counted in [`Summary::files_not_logs`] instead of being listed as damaged evidence.
+    pub fn set_aside_non_logs(&mut self) {
+        const UNRECOGNISED: &str = "format not recognised";
+        let before = self.files_with_problems.len();
+        self.files_with_problems.retain(|p| {
+            !(p.events == 0 && p.skipped.len() == 1 && p.skipped.contains_key(UNRECOGNISED))
+        });
+        let moved = (before - self.files_with_problems.len()) as u64;
+        self.files_not_logs += moved;
+        if let Some(n) = self.records_skipped.get_mut(UNRECOGNISED) {
+            *n -= moved.min(*n);
+            if *n == 0 {
+                self.records_skipped.remove(UNRECOGNISED);
+            }
+        }
+    }
+
     /// Records skipped, all reasons.
     pub fn records_skipped_total(&self) -> u64 {
         self.records_skipped.values().sum()
@@ -148,6 +170,10 @@ impl Summary {
             0.0
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 const LEVEL_ORDER: [&str; 6] = ["critical", "high", "medium", "low", "informational", "none"];
@@ -196,6 +222,13 @@ impl fmt::Display for Summary {
                 "skipped {} records: {}",
                 self.records_skipped_total(),
                 parts.join(", ")
+            )?;
+        }
+        if self.files_not_logs > 0 {
+            writeln!(
+                f,
+                "{} files are not logs (no reader recognised them); the YARA pass scanned them",
+                self.files_not_logs
             )?;
         }
         for p in &self.files_with_problems {

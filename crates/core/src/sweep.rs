@@ -90,13 +90,24 @@ impl IndicatorSweep {
     /// reason, and left out).
     pub fn new(
         mut indicators: Vec<Indicator>,
-        extractor: Extractor,
+        mut extractor: Extractor,
     ) -> (IndicatorSweep, Vec<String>) {
         for ind in &mut indicators {
             ind.decompose_pattern(crate::patterns::decompose);
         }
         let index = IndicatorIndex::build(indicators);
         let (patterns, refused) = PatternSet::build(&index);
+        // Extract only what some indicator or pattern anchor can match; brackets without an
+        // anchor see whole events as STIX objects, which the extraction does not limit.
+        let mut kinds: Vec<ObservableKind> = index
+            .indicators()
+            .iter()
+            .flat_map(|i| i.condition.alternatives().iter().flatten().map(|t| t.kind))
+            .chain(patterns.anchor_kinds())
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        extractor.restrict_to(kinds);
         (
             IndicatorSweep {
                 extractor,
@@ -265,7 +276,9 @@ impl IndicatorSweep {
 /// An indicator's level: `high` unless its types say it is only anomalous or benign.
 fn level_of(ind: &Indicator) -> Level {
     let has = |l: &str| ind.labels.iter().any(|x| x.eq_ignore_ascii_case(l));
-    if has("benign") {
+    if has("malicious-activity") || has("compromised") || has("attribution") {
+        Level::High
+    } else if has("benign") {
         Level::Informational
     } else if has("anomalous-activity") || has("unknown") || has("anonymization") {
         Level::Medium

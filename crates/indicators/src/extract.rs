@@ -89,6 +89,9 @@ pub struct Extractor {
     names: Vec<(Box<str>, Role)>,
     /// Some mapped name has a dot, so nested objects must be walked.
     nested: bool,
+    /// The kinds worth extracting (bit `kind as u32`): the others are never looked up, so
+    /// they are not normalised at all.
+    wanted: u32,
 }
 
 impl Default for Extractor {
@@ -98,6 +101,7 @@ impl Default for Extractor {
             by_name: HashMap::default(),
             names: Vec::new(),
             nested: false,
+            wanted: u32::MAX,
         };
         x.add_map("built-in", DEFAULT_FIELD_MAP)
             .expect("the built-in field map is valid");
@@ -112,6 +116,8 @@ pub struct Extracted {
     pub observables: Vec<Observable>,
     /// For each observable, the field it came from (an id for [`Extractor::field_name`]).
     pub fields: Vec<u32>,
+    /// The kinds being extracted (copied from the extractor).
+    wanted: u32,
 }
 
 impl Extracted {
@@ -121,7 +127,14 @@ impl Extracted {
         self.fields.clear();
     }
 
+    fn wants(&self, kind: K) -> bool {
+        self.wanted & (1 << kind as u32) != 0
+    }
+
     fn push(&mut self, kind: K, raw: &str, field: u32) {
+        if !self.wants(kind) {
+            return;
+        }
         let Some(value) = normalise(kind, raw) else {
             return;
         };
@@ -168,6 +181,9 @@ impl Extracted {
     }
 
     fn push_path(&mut self, raw: &str, field: u32) {
+        if !self.wants(K::FilePath) && !self.wants(K::FileName) && !self.wants(K::RegistryKey) {
+            return;
+        }
         let t = raw.trim();
         if t.len() > 10 && t[..10].eq_ignore_ascii_case("\\registry\\") {
             self.push(K::RegistryKey, t, field);
@@ -207,6 +223,12 @@ impl Extractor {
             }
         }
         Ok(())
+    }
+
+    /// Extracts only observables of `kinds` (the kinds some indicator tests): the rest would
+    /// be normalised for nothing. By default every kind is extracted.
+    pub fn restrict_to(&mut self, kinds: impl IntoIterator<Item = K>) {
+        self.wanted = kinds.into_iter().fold(0, |m, k| m | (1 << k as u32));
     }
 
     /// The name of the field behind an id in [`Extracted::fields`].
@@ -265,6 +287,7 @@ impl Extractor {
     /// The observables of `event`, into `out` (cleared first).
     pub fn extract(&self, event: &Event, out: &mut Extracted) {
         out.clear();
+        out.wanted = self.wanted;
         let mut web = WebParts::default();
         self.walk(&event.fields, &mut |id, role, value| {
             for_each_text(value, &mut |text| {
@@ -431,7 +454,9 @@ fn observe(role: Role, id: u32, text: &str, out: &mut Extracted, web: &mut WebPa
         Role::FileName => out.push(K::FileName, text, id),
         Role::CommandLine | Role::ParentCommandLine => {
             out.push(K::CommandLine, text, id);
-            scan_text(text, id, out);
+            if out.wants(K::Ipv4) || out.wants(K::Url) || out.wants(K::Domain) {
+                scan_text(text, id, out);
+            }
         }
         Role::RegistryKey => out.push(K::RegistryKey, text, id),
         Role::Account => {
@@ -441,7 +466,11 @@ fn observe(role: Role, id: u32, text: &str, out: &mut Extracted, web: &mut WebPa
         }
         Role::Email => out.push(K::Email, text, id),
         Role::Mutex => out.push(K::Mutex, text, id),
-        Role::Text => scan_text(text, id, out),
+        Role::Text => {
+            if out.wants(K::Ipv4) || out.wants(K::Url) || out.wants(K::Domain) {
+                scan_text(text, id, out);
+            }
+        }
     }
 }
 
@@ -916,6 +945,22 @@ mod tests {
             event(json!({"SourceIp": "192.0.2.1", "IpAddress": "192.0.2.1", "cs-username": "-"}));
         let v = found(&x, &e);
         assert_eq!(v.len(), 1, "{v:?}");
+    }
+
+    #[test]
+    fn only_wanted_kinds_are_extracted() {
+        let mut x = Extractor::default();
+        x.restrict_to([K::Ipv4]);
+        let e = event(json!({
+            "Image": "C:\\Windows\\System32\\cmd.exe",
+            "CommandLine": "ping 192.0.2.9",
+            "DestinationPort": 443,
+        }));
+        let v = found(&x, &e);
+        assert_eq!(
+            v,
+            vec![("ipv4".into(), "192.0.2.9".into(), "CommandLine".into())]
+        );
     }
 
     #[test]
