@@ -5,7 +5,9 @@
 //! copied off a host) and scans each regular file, read-only and size-capped, on every core.
 //! Each matching rule becomes a detection in the same contract as rule and indicator hits,
 //! with the file's SHA-256 and modification time so that it can be shared and put on the
-//! timeline.
+//! timeline. Triage collections arrive zipped: the members of `.zip` archives and the
+//! content of `.gz` files are scanned too (one level deep, within the size cap, with a limit
+//! on the bytes one archive may expand to), named `archive.zip!member` as the readers do.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -28,6 +30,19 @@ const BATCH: usize = 256;
 
 /// Problems kept in full in the summary; the rest are counted.
 const KEEP_PROBLEMS: usize = 20;
+
+/// Bytes one archive may expand to in the YARA pass; members beyond are counted as skipped.
+const ARCHIVE_BUDGET: u64 = 4 << 30;
+
+/// One scanned item: a file, or a member of an archive.
+struct Item {
+    /// The path as detections name it (`archive.zip!member`).
+    path: String,
+    size: u64,
+    outcome: ScanOutcome,
+    /// For matched items: SHA-256 and modification time (the archive's, for members).
+    facts: Option<FileFacts>,
+}
 
 /// The YARA part of a hunt's account.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -89,35 +104,35 @@ pub fn yara_pass<P: AsRef<Path>>(
         if batch.is_empty() {
             break;
         }
-        let results: Vec<_> = batch
+        let results: Vec<Vec<Result<Item, String>>> = batch
             .par_iter()
             .map_init(
                 || rules.scanner(options.clone()),
-                |scanner, path| scanner.scan_file(path),
+                |scanner, path| scan_path(scanner, path),
             )
             .collect();
-        for result in results {
+        for result in results.into_iter().flatten() {
             match result {
-                Err(e) => summary.skip("unreadable", e.to_string()),
-                Ok(scan) => {
-                    if let Some(reason) = scan.outcome.skip_reason() {
+                Err(e) => summary.skip("unreadable", e),
+                Ok(item) => {
+                    if let Some(reason) = item.outcome.skip_reason() {
                         let key = match reason {
                             tiaki_yara::SkipReason::TooLarge { .. } => "too large",
                             tiaki_yara::SkipReason::Timeout { .. } => "timed out",
                             tiaki_yara::SkipReason::NotAFile => "not a regular file",
                         };
-                        summary.skip(key, format!("{}: {reason}", scan.path.display()));
+                        summary.skip(key, format!("{}: {reason}", item.path));
                         continue;
                     }
                     summary.files_scanned += 1;
-                    summary.bytes_scanned += scan.size;
-                    if let ScanOutcome::Scanned(matches) = &scan.outcome
+                    summary.bytes_scanned += item.size;
+                    if let (ScanOutcome::Scanned(matches), Some(facts)) =
+                        (&item.outcome, &item.facts)
                         && !matches.is_empty()
                     {
                         summary.files_matched += 1;
-                        let file = FileFacts::of(&scan);
                         for m in matches {
-                            emit(detection(m, &scan, &file))?;
+                            emit(detection(m, &item, facts))?;
                         }
                     }
                 }
@@ -133,16 +148,165 @@ struct FileFacts {
     sha256: Option<String>,
 }
 
-impl FileFacts {
-    fn of(scan: &FileScan) -> FileFacts {
-        let modified = std::fs::metadata(&scan.path)
-            .and_then(|m| m.modified())
-            .ok()
-            .map(DateTime::<Utc>::from);
-        FileFacts {
-            modified,
-            sha256: sha256_of(&scan.path).ok(),
+fn modified(path: &Path) -> Option<DateTime<Utc>> {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(DateTime::<Utc>::from)
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Scans one file; for a zip archive or a gzip file also what is inside.
+fn scan_path(scanner: &mut tiaki_yara::FileScanner<'_>, path: &Path) -> Vec<Result<Item, String>> {
+    let mut out = Vec::new();
+    let scan: FileScan = match scanner.scan_file(path) {
+        Ok(s) => s,
+        Err(e) => {
+            out.push(Err(e.to_string()));
+            return out;
         }
+    };
+    let facts = (!scan.outcome.matches().is_empty()).then(|| FileFacts {
+        modified: modified(path),
+        sha256: sha256_of(path).ok(),
+    });
+    let scanned = scan.outcome.skip_reason().is_none();
+    out.push(Ok(Item {
+        path: path.display().to_string(),
+        size: scan.size,
+        outcome: scan.outcome,
+        facts,
+    }));
+    if scanned && let Some(kind) = magic(path) {
+        let limit = scanner.options().max_file_size;
+        match std::fs::File::open(path) {
+            Err(e) => out.push(Err(format!("{}: {e}", path.display()))),
+            Ok(file) => match kind {
+                Archive::Zip => scan_zip(scanner, path, file, limit, &mut out),
+                Archive::Gzip => scan_gzip(scanner, path, file, limit, &mut out),
+            },
+        }
+    }
+    out
+}
+
+enum Archive {
+    Zip,
+    Gzip,
+}
+
+fn magic(path: &Path) -> Option<Archive> {
+    let mut head = [0u8; 4];
+    let mut f = std::fs::File::open(path).ok()?;
+    f.read_exact(&mut head).ok()?;
+    match head {
+        [b'P', b'K', 3, 4] => Some(Archive::Zip),
+        [0x1f, 0x8b, _, _] => Some(Archive::Gzip),
+        _ => None,
+    }
+}
+
+/// Reads at most `limit + 1` bytes, so that a member larger than the cap (whatever its
+/// header claims) is seen to be larger without being expanded.
+fn read_capped(r: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    r.take(limit.saturating_add(1)).read_to_end(&mut data)?;
+    Ok(data)
+}
+
+fn scan_member(
+    scanner: &mut tiaki_yara::FileScanner<'_>,
+    name: String,
+    data: &[u8],
+    archive: &Path,
+    out: &mut Vec<Result<Item, String>>,
+) {
+    match scanner.scan_bytes(data) {
+        Err(e) => out.push(Err(format!("{name}: {e}"))),
+        Ok(outcome) => {
+            let facts = (!outcome.matches().is_empty()).then(|| FileFacts {
+                modified: modified(archive),
+                sha256: Some(hex(&Sha256::digest(data))),
+            });
+            out.push(Ok(Item {
+                path: name,
+                size: data.len() as u64,
+                outcome,
+                facts,
+            }));
+        }
+    }
+}
+
+fn scan_zip(
+    scanner: &mut tiaki_yara::FileScanner<'_>,
+    path: &Path,
+    file: std::fs::File,
+    limit: u64,
+    out: &mut Vec<Result<Item, String>>,
+) {
+    let mut zip = match zip::ZipArchive::new(std::io::BufReader::new(file)) {
+        Ok(z) => z,
+        Err(e) => return out.push(Err(format!("{}: not a readable zip: {e}", path.display()))),
+    };
+    let mut budget = ARCHIVE_BUDGET;
+    for i in 0..zip.len() {
+        let mut member = match zip.by_index(i) {
+            Ok(m) => m,
+            Err(e) => {
+                out.push(Err(format!("{}: member {i}: {e}", path.display())));
+                continue;
+            }
+        };
+        if member.is_dir() {
+            continue;
+        }
+        let name = match member.name() {
+            Ok(n) => format!("{}!{n}", path.display()),
+            Err(_) => format!(
+                "{}!{}",
+                path.display(),
+                String::from_utf8_lossy(member.name_raw())
+            ),
+        };
+        let declared = member.size();
+        if declared > limit || declared > budget {
+            out.push(Ok(Item {
+                path: name,
+                size: declared,
+                outcome: ScanOutcome::Skipped(tiaki_yara::SkipReason::TooLarge {
+                    size: declared,
+                    limit: limit.min(budget),
+                }),
+                facts: None,
+            }));
+            continue;
+        }
+        match read_capped(&mut member, limit.min(budget)) {
+            Err(e) => out.push(Err(format!("{name}: {e}"))),
+            Ok(data) => {
+                budget = budget.saturating_sub(data.len() as u64);
+                // `scan_bytes` skips (and counts) data over the size cap.
+                scan_member(scanner, name, &data, path, out);
+            }
+        }
+    }
+}
+
+fn scan_gzip(
+    scanner: &mut tiaki_yara::FileScanner<'_>,
+    path: &Path,
+    file: std::fs::File,
+    limit: u64,
+    out: &mut Vec<Result<Item, String>>,
+) {
+    let name = format!("{}!", path.display());
+    match read_capped(flate2::read::MultiGzDecoder::new(file), limit) {
+        Err(e) => out.push(Err(format!("{name}: {e}"))),
+        Ok(data) => scan_member(scanner, name, &data, path, out),
     }
 }
 
@@ -158,19 +322,19 @@ fn sha256_of(path: &Path) -> std::io::Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&h.finalize()))
 }
 
-/// The detection of rule `m` on the scanned file.
-fn detection(m: &RuleMatch, scan: &FileScan, file: &FileFacts) -> Detection {
-    let path = scan.path.display().to_string();
+/// The detection of rule `m` on the scanned file or member.
+fn detection(m: &RuleMatch, scan: &Item, file: &FileFacts) -> Detection {
+    let path = scan.path.clone();
     let mut event = Map::new();
     event.insert("path".into(), Value::String(path.clone()));
-    let name = scan
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path
+        .rsplit(['/', '\\', '!'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
     event.insert("name".into(), Value::String(name));
     event.insert("size".into(), Value::from(scan.size));
     if let Some(h) = &file.sha256 {
@@ -277,6 +441,57 @@ mod tests {
                 .any(|s| !s.data.is_empty())
         );
         assert!(d.timestamp.is_some());
+    }
+
+    #[test]
+    fn shells_inside_zip_and_gzip_evidence_are_found() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let shell = b"<%@ Page Language=\"Jscript\"%><%eval(Request.Item[\"z\"],\"unsafe\");%>";
+        let zpath = dir.path().join("triage.zip");
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zpath).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        z.start_file("inetpub/wwwroot/aspnet_client/errors.aspx", opts)
+            .unwrap();
+        z.write_all(shell).unwrap();
+        z.start_file("inetpub/wwwroot/default.htm", opts).unwrap();
+        z.write_all(b"<html>hello</html>").unwrap();
+        z.finish().unwrap();
+        let gpath = dir.path().join("shell.aspx.gz");
+        let mut g = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gpath).unwrap(),
+            flate2::Compression::default(),
+        );
+        g.write_all(shell).unwrap();
+        g.finish().unwrap();
+        let rules = YaraRules::project_pack_only();
+        let mut found = Vec::new();
+        let summary = yara_pass(&[dir.path()], &rules, &ScanOptions::default(), &mut |d| {
+            found.push(d);
+            Ok(())
+        })
+        .unwrap();
+        // Two files and three members/streams.
+        assert_eq!(summary.files_scanned, 5, "{summary:?}");
+        let paths: Vec<&str> = found.iter().map(|d| d.source.path.as_str()).collect();
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.ends_with("triage.zip!inetpub/wwwroot/aspnet_client/errors.aspx")),
+            "{paths:?}"
+        );
+        assert!(
+            paths.iter().any(|p| p.ends_with("shell.aspx.gz!")),
+            "{paths:?}"
+        );
+        assert!(!paths.iter().any(|p| p.ends_with("default.htm")));
+        let member = found
+            .iter()
+            .find(|d| d.source.path.ends_with("errors.aspx"))
+            .unwrap();
+        assert_eq!(member.event["name"], "errors.aspx");
+        let expected: String = hex(&Sha256::digest(shell));
+        assert_eq!(member.event["sha256"], expected.as_str());
     }
 
     #[test]
