@@ -3,7 +3,8 @@
 # every test of the workspace, formatting and lint checks.
 #
 # Needs only the Rust toolchain (and network access to the package
-# registries for the first build). The shared reference data is expected at
+# registries for the first build; Chromium is installed from Debian's
+# packages when missing). The shared reference data is expected at
 # ../shared relative to the repository (tests fail, never skip, without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,16 @@ cd "$(dirname "$0")/.."
 if [ ! -d ../shared/data ]; then
     echo "error: ../shared/data is missing; the tests read the shared reference data" >&2
     exit 1
+fi
+
+# The report test renders the HTML report in headless Chromium (Debian's package).
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing chromium (Debian package) for the report rendering test"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+    else
+        sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+    fi
 fi
 
 echo "== cargo fmt --check"

@@ -5,10 +5,12 @@
 
 mod alloc;
 mod attribute;
+mod demo;
 mod dump;
 mod eval;
 mod hunt;
 mod intel;
+mod investigate;
 mod rules;
 mod stix;
 mod sweeps;
@@ -64,6 +66,16 @@ enum Command {
     /// pattern against a bundle's observed-data.
     #[command(subcommand)]
     Stix(stix::StixCommand),
+    /// The whole job on evidence: hunt, group detections into incidents, attribute the most
+    /// severe, plan containment, write the reports (HTML, Markdown, JSON, ATT&CK Navigator
+    /// layer), detections and blocklists.
+    Investigate(investigate::InvestigateArgs),
+    /// Generate the parliamentary intrusion scenario (or a contrast) and investigate it end to
+    /// end, graded against its ground truth.
+    Demo(demo::DemoArgs),
+    /// Generated scenarios: evidence of a fictional parliamentary network with ground truth.
+    #[command(subcommand)]
+    Scenario(demo::ScenarioCommand),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +90,9 @@ fn main() -> ExitCode {
         Command::Attribute(args) => attribute::run(args, cli.store.as_deref()),
         Command::Eval(cmd) => eval::run(cmd, cli.store.as_deref()),
         Command::Stix(cmd) => stix::run(cmd),
+        Command::Investigate(args) => investigate::run(args, cli.store.as_deref()),
+        Command::Demo(args) => demo::run(args, cli.store.as_deref()),
+        Command::Scenario(cmd) => demo::run_scenario(cmd),
     };
     match result {
         Ok(code) => code,

@@ -33,8 +33,17 @@ pub const HOST_FIELDS: &[&str] = &[
 ];
 
 /// The host of an event, from the first of [`HOST_FIELDS`] it has as text.
+///
+/// Zeek logs are the exception: their `host` is the HTTP `Host` header (or the SMB/SSL server
+/// name), a remote server, not the sensor that wrote the record, so for Zeek only the
+/// cluster node name (`_node_name`, written by Zeek clusters) names the host.
 pub fn host_of(event: &Event) -> Option<String> {
-    HOST_FIELDS.iter().find_map(|f| match event.get(f) {
+    let fields: &[&str] = if event.format == tiaki_evidence::Format::Zeek {
+        &["_node_name"]
+    } else {
+        HOST_FIELDS
+    };
+    fields.iter().find_map(|f| match event.get(f) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
     })
