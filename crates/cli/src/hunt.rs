@@ -15,7 +15,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tiaki::{
     EventFilter, HuntError, HuntOptions, OutputFormat, Progress, Rules, SortOrder, SortedSink,
-    Summary, Sweeps,
+    Summary,
 };
 use tiaki_evidence::{Format, ReadOptions};
 use tiaki_sigma::Level;
@@ -333,17 +333,8 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
              checkout's rules/) or set {RULES_ENV}, or sweep with --intel FEED / --yara DIR"
         ),
     };
-    let indicators = args.sweeps.load_indicators()?;
-    let yara = args.sweeps.load_yara()?;
-    let mut sweeps = Sweeps::default();
-    if let Some((sweep, summary)) = &indicators {
-        sweeps.indicators = Some(sweep);
-        sweeps.indicator_summary = summary.clone();
-    }
-    if let Some((rules, options)) = &yara {
-        sweeps.yara = Some(rules);
-        sweeps.yara_options = options.clone();
-    }
+    let loaded = args.sweeps.load()?;
+    let sweeps = loaded.sweeps();
     let format = OutputFormat::from(args.format);
     let out = args.evidence.open_output()?;
     let mut sink = format.writer(out);

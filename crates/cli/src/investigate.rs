@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
-use tiaki::{Detection, DetectionKind, DetectionSink, HuntError, Summary, Sweeps};
+use tiaki::{Detection, DetectionKind, DetectionSink, HuntError, Summary};
 use tiaki_incident::{
     ContainmentOptions, Incident, IncidentOptions, Severity, build_incidents, containment_plan,
 };
@@ -184,17 +184,8 @@ pub fn investigate(
         Some(p) => args.rules.load(&p)?,
         None => tiaki::Rules::empty(),
     };
-    let indicators = args.sweeps.load_indicators()?;
-    let yara = args.sweeps.load_yara()?;
-    let mut sweeps = Sweeps::default();
-    if let Some((sweep, summary)) = &indicators {
-        sweeps.indicators = Some(sweep);
-        sweeps.indicator_summary = summary.clone();
-    }
-    if let Some((y, o)) = &yara {
-        sweeps.yara = Some(y);
-        sweeps.yara_options = o.clone();
-    }
+    let loaded = args.sweeps.load()?;
+    let sweeps = loaded.sweeps();
     let mut sink = Collect::default();
     let pb = progress_bar();
     let summary = tiaki::hunt_with(

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use tiaki::{IndicatorSummary, IndicatorSweep};
+use tiaki::{IndicatorSummary, IndicatorSweep, Sweeps};
 use tiaki_indicators::extract::Extractor;
 use tiaki_indicators::{FeedReport, load_path};
 use tiaki_yara::{ScanOptions, YaraRules};
@@ -147,5 +147,37 @@ impl SweepArgs {
             ..ScanOptions::default()
         };
         Ok(Some((rules, options)))
+    }
+}
+
+/// The sweeps as loaded by [`SweepArgs::load`]; [`Loaded::sweeps`] lends them to a hunt.
+pub struct Loaded {
+    indicators: Option<(IndicatorSweep, IndicatorSummary)>,
+    yara: Option<(YaraRules, ScanOptions)>,
+}
+
+impl SweepArgs {
+    /// Loads the indicator feeds and the YARA rules the flags ask for.
+    pub fn load(&self) -> Result<Loaded> {
+        Ok(Loaded {
+            indicators: self.load_indicators()?,
+            yara: self.load_yara()?,
+        })
+    }
+}
+
+impl Loaded {
+    /// What `tiaki::hunt_with` takes.
+    pub fn sweeps(&self) -> Sweeps<'_> {
+        let mut sweeps = Sweeps::default();
+        if let Some((sweep, summary)) = &self.indicators {
+            sweeps.indicators = Some(sweep);
+            sweeps.indicator_summary = summary.clone();
+        }
+        if let Some((rules, options)) = &self.yara {
+            sweeps.yara = Some(rules);
+            sweeps.yara_options = options.clone();
+        }
+        sweeps
     }
 }
