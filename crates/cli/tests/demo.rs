@@ -38,18 +38,23 @@ fn demo(dir: &Path, scenario: &str, extra: &[&std::ffi::OsStr]) -> Value {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("report:"), "{stdout}");
-    let report = std::fs::read_dir(dir)
+    let report = case_dir(dir, scenario).join("report/report.json");
+    serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap()
+}
+
+/// The demo's case folder for `scenario` under `dir`.
+fn case_dir(dir: &Path, scenario: &str) -> PathBuf {
+    std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(scenario)
+            p.is_dir()
+                && p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(scenario)
         })
         .unwrap()
-        .join("report/report.json");
-    serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap()
 }
 
 fn rank(report: &Value, id: &str) -> Option<usize> {
@@ -103,6 +108,37 @@ fn apt40_every_step_detected_one_incident_attributed_to_g0065() {
         })
         .collect();
     assert!(in_first.len() >= 40, "{} events", in_first.len());
+    // Every storyline step has a detected record in that incident (paths relative to the
+    // evidence folder, as the ground truth writes them).
+    let case = case_dir(dir.path(), "apt40");
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("evidence/truth.json")).unwrap())
+            .unwrap();
+    let evidence = case.join("evidence");
+    let relative: std::collections::BTreeSet<(String, u64)> = in_first
+        .iter()
+        .map(|(p, r)| {
+            let p = Path::new(p);
+            let rel = p.strip_prefix(&evidence).unwrap_or(p);
+            (rel.to_string_lossy().replace('\\', "/"), *r)
+        })
+        .collect();
+    let outside: Vec<&str> = truth["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|step| {
+            !step["evidence"].as_array().unwrap().iter().any(|e| {
+                let r = e["record_id"].as_u64().or(e["line"].as_u64()).unwrap_or(0);
+                relative.contains(&(e["path"].as_str().unwrap().to_owned(), r))
+            })
+        })
+        .map(|step| step["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "steps with no detection in the critical incident: {outside:?}"
+    );
 
     assert_eq!(rank(&r, "G0065"), Some(0), "{}", r["assessment"]);
     let p = r["assessment"]["candidates"][0]["probability"]
@@ -140,17 +176,6 @@ fn apt40_every_step_detected_one_incident_attributed_to_g0065() {
     );
 
     // The other files are there.
-    let case = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.is_dir()
-                && p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("apt40")
-        })
-        .unwrap();
     for f in [
         "report/report.html",
         "report/report.md",
