@@ -14,15 +14,25 @@ if [ ! -d ../shared/data ]; then
     exit 1
 fi
 
-# The report test renders the HTML report in headless Chromium (Debian's package).
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "== installing chromium (Debian package) for the report rendering test"
-    if [ "$(id -u)" = 0 ]; then
-        apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
-    else
-        sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
-    fi
+# The report and console tests drive headless Chromium (Debian's chromium and
+# chromium-driver packages), installed when missing.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "== installing ${need[*]} (Debian packages) for the browser tests"
+    sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
 fi
+
+# The interoperability tests run the OASIS peers from PyPI (taxii2-client,
+# medallion, stix2-validator) from a virtual environment; the script prints
+# the export line that tells the tests where its python is.
+echo "== interop virtual environment (taxii2-client, medallion, stix2-validator)"
+eval "$(bash scripts/interop-env.sh)"
+export TIAKI_INTEROP_PYTHON
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -268,6 +268,8 @@ pub struct HuntArgs {
     /// as they are found, in an order that depends on which file's batch finished first.
     #[arg(long, value_enum, value_name = "ORDER")]
     sort: Option<SortArg>,
+    #[command(flatten)]
+    case: crate::case::HuntCaseArgs,
 }
 
 /// The `--sort` choices.
@@ -317,8 +319,9 @@ pub fn finish_error(e: HuntError) -> Result<ExitCode> {
     Err(e.into())
 }
 
-/// Runs `tiaki hunt`.
-pub fn run(args: HuntArgs) -> Result<ExitCode> {
+/// Runs `tiaki hunt`; with `--case`, records it in the case store at `store`.
+pub fn run(args: HuntArgs, store: Option<&Path>) -> Result<ExitCode> {
+    let started = tiaki_store::now();
     let mut opts = args.evidence.options()?;
     opts.min_level = args.min_level;
     opts.all_matches = args.all_matches;
@@ -351,14 +354,29 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
         ));
     }
     let pb = progress_bar();
-    let result = tiaki::hunt_with(
-        &args.evidence.paths,
-        &rules,
-        &sweeps,
-        &opts,
-        sink.as_mut(),
-        &mut on_progress(&pb),
-    );
+    let mut kept = Vec::new();
+    let result = if args.case.case.is_some() {
+        let mut tee = crate::case::Tee::new(sink.as_mut());
+        let r = tiaki::hunt_with(
+            &args.evidence.paths,
+            &rules,
+            &sweeps,
+            &opts,
+            &mut tee,
+            &mut on_progress(&pb),
+        );
+        kept = tee.kept;
+        r
+    } else {
+        tiaki::hunt_with(
+            &args.evidence.paths,
+            &rules,
+            &sweeps,
+            &opts,
+            sink.as_mut(),
+            &mut on_progress(&pb),
+        )
+    };
     pb.finish_and_clear();
     let summary = match result {
         Ok(s) => s,
@@ -369,6 +387,15 @@ pub fn run(args: HuntArgs) -> Result<ExitCode> {
         eprint!("{summary}");
     }
     check_readable(&summary)?;
+    crate::case::record_hunt(
+        store,
+        &args.case,
+        &args.evidence.paths,
+        &summary,
+        &kept,
+        crate::investigate::rules_loaded(&rules),
+        &started,
+    )?;
     if let Some(level) = args.fail_on
         && detections_at_least(&summary, level) > 0
     {

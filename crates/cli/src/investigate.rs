@@ -201,6 +201,29 @@ pub fn investigate(
     eprint!("{summary}");
     check_readable(&summary)?;
     let mut detections = sink.detections;
+    sort_detections(&mut detections);
+    let mut notes = skipped_note(&summary);
+    let evidence = evidence_summary(&args.evidence.paths, &summary);
+    let hunt = hunt_summary(&detections, rules_loaded(&rules));
+    let mut investigation = analyse(&detections, l, kb_label, &args.case, evidence, hunt);
+    investigation.recall = recall.map(|f| f(&detections));
+    notes.append(&mut investigation.notes);
+    investigation.notes = notes;
+    std::fs::create_dir_all(&args.case.out)
+        .with_context(|| format!("cannot create {}", args.case.out.display()))?;
+    let files = tiaki_report::write_all(&investigation, &args.case.out)
+        .with_context(|| format!("cannot write the report to {}", args.case.out.display()))?;
+    write_detections(&args.case.out.join("detections.jsonl"), &detections)?;
+    write_blocklists(&args.case.out.join("blocklists"), &investigation)?;
+    Ok(Outcome {
+        investigation,
+        files,
+        detections,
+    })
+}
+
+/// Detections in the order reports and the case store use: time, then file, record, line.
+pub fn sort_detections(detections: &mut [Detection]) {
     detections.sort_by(|a, b| {
         (
             a.timestamp.as_deref(),
@@ -215,49 +238,55 @@ pub fn investigate(
                 b.source.line,
             ))
     });
+}
 
-    let incidents = build_incidents(&detections, &l.kb, &IncidentOptions::default());
-    let assessment = attribute_primary(&incidents, &detections, l, &args.case);
+/// Rules (Sigma detections and correlations) in a compiled set.
+pub fn rules_loaded(rules: &tiaki::Rules) -> u64 {
+    (rules.set.len() + rules.set.correlations().len()) as u64
+}
+
+/// Everything after the hunt: incidents, attribution of the primary incident, containment,
+/// technique counts, in one [`Investigation`] (no recall, no files written). `detections`
+/// must be in [`sort_detections`] order. `tiaki investigate` and the case store (which
+/// re-analyses a whole case after every hunt into it) share this.
+pub fn analyse(
+    detections: &[Detection],
+    l: &LoadedKb,
+    kb_label: &str,
+    case: &CaseArgs,
+    evidence: EvidenceSummary,
+    hunt: HuntSummary,
+) -> Investigation {
+    let incidents = build_incidents(detections, &l.kb, &IncidentOptions::default());
+    let assessment = attribute_primary(&incidents, detections, l, case);
     let containment = containment_plan(
         &incidents,
-        &detections,
+        detections,
         &l.kb,
         &ContainmentOptions {
-            min_severity: args.case.contain_from.into(),
+            min_severity: case.contain_from.into(),
             ..ContainmentOptions::default()
         },
     );
-
-    let investigation = Investigation {
-        title: args.case.title.clone(),
-        organisation: args.case.organisation.clone(),
+    Investigation {
+        title: case.title.clone(),
+        organisation: case.organisation.clone(),
         generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        tlp: args.case.tlp.label().to_owned(),
-        evidence: evidence_summary(&args.evidence.paths, &summary),
-        hunt: hunt_summary(&detections, &rules),
-        techniques: technique_counts(&detections, l),
+        tlp: case.tlp.label().to_owned(),
+        evidence,
+        hunt,
+        techniques: technique_counts(detections, l),
         tactics: tiaki_incident::correlate::TACTICS
             .iter()
             .map(|(s, n)| (s.to_string(), n.to_string()))
             .collect(),
         kb_label: kb_label.to_owned(),
-        recall: recall.map(|f| f(&detections)),
-        notes: notes(&summary, &incidents),
+        recall: None,
+        notes: notes(&incidents),
         incidents,
         assessment,
         containment,
-    };
-    std::fs::create_dir_all(&args.case.out)
-        .with_context(|| format!("cannot create {}", args.case.out.display()))?;
-    let files = tiaki_report::write_all(&investigation, &args.case.out)
-        .with_context(|| format!("cannot write the report to {}", args.case.out.display()))?;
-    write_detections(&args.case.out.join("detections.jsonl"), &detections)?;
-    write_blocklists(&args.case.out.join("blocklists"), &investigation)?;
-    Ok(Outcome {
-        investigation,
-        files,
-        detections,
-    })
+    }
 }
 
 /// Attribution of the most severe incident (ties: the one with most detections), with the
@@ -300,7 +329,8 @@ fn attribute_primary(
     )
 }
 
-fn evidence_summary(paths: &[PathBuf], s: &Summary) -> EvidenceSummary {
+/// What was read, for the report.
+pub fn evidence_summary(paths: &[PathBuf], s: &Summary) -> EvidenceSummary {
     EvidenceSummary {
         paths: paths.iter().map(|p| p.display().to_string()).collect(),
         files: s.files as u64,
@@ -327,7 +357,8 @@ fn bytes_under(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn hunt_summary(detections: &[Detection], rules: &tiaki::Rules) -> HuntSummary {
+/// Detections by kind and the rules that fired most.
+pub fn hunt_summary(detections: &[Detection], rules_loaded: u64) -> HuntSummary {
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_rule: BTreeMap<(String, String), u64> = BTreeMap::new();
     for d in detections {
@@ -344,7 +375,7 @@ fn hunt_summary(detections: &[Detection], rules: &tiaki::Rules) -> HuntSummary {
     HuntSummary {
         detections: detections.len() as u64,
         by_kind,
-        rules_loaded: (rules.set.len() + rules.set.correlations().len()) as u64,
+        rules_loaded,
         top_rules: top,
     }
 }
@@ -379,14 +410,20 @@ fn technique_counts(detections: &[Detection], l: &LoadedKb) -> Vec<TechniqueCoun
         .collect()
 }
 
-fn notes(summary: &Summary, incidents: &[Incident]) -> Vec<String> {
-    let mut out = Vec::new();
+/// The report note about unreadable records, if any were skipped.
+pub fn skipped_note(summary: &Summary) -> Vec<String> {
     let skipped: u64 = summary.records_skipped.values().sum();
     if skipped > 0 {
-        out.push(format!(
+        vec![format!(
             "{skipped} records could not be read and were skipped (see the hunt summary)."
-        ));
+        )]
+    } else {
+        Vec::new()
     }
+}
+
+fn notes(incidents: &[Incident]) -> Vec<String> {
+    let mut out = Vec::new();
     if !incidents.iter().any(|i| i.severity >= Severity::High) {
         out.push(
             "No incident reached high severity, so no attribution was run: tiaki attributes \

@@ -5,6 +5,7 @@
 
 mod alloc;
 mod attribute;
+mod case;
 mod demo;
 mod dump;
 mod eval;
@@ -12,6 +13,8 @@ mod hunt;
 mod intel;
 mod investigate;
 mod rules;
+mod serve;
+mod share;
 mod stix;
 mod sweeps;
 mod timeline;
@@ -76,14 +79,43 @@ enum Command {
     /// Generated scenarios: evidence of a fictional parliamentary network with ground truth.
     #[command(subcommand)]
     Scenario(demo::ScenarioCommand),
+    /// Cases in the case store (`--store`): list, show, export, notes, verdicts. Hunts go into
+    /// a case with `tiaki hunt --case NAME`.
+    #[command(subcommand)]
+    Case(case::CaseCommand),
+    /// Serve the web console, its JSON API and a TAXII 2.1 server over the case store.
+    Serve(serve::ServeArgs),
+    /// Users and API tokens of `tiaki serve`: add, list, token, revoke, grant.
+    #[command(subcommand)]
+    User(serve::UserCommand),
+    /// TAXII collections served by `tiaki serve`: add, list.
+    #[command(subcommand)]
+    Collection(serve::CollectionCommand),
+    /// Share with partners: export a case as a STIX 2.1 bundle under TLP 2.0 rules, push it to
+    /// a TAXII 2.1 collection, pull a partner's collection into the knowledge base.
+    #[command(subcommand)]
+    Share(share::ShareCommand),
+}
+
+/// Restores the default action for SIGPIPE (the Rust runtime ignores it), so `tiaki … | head`
+/// ends quietly when the reader goes away, like every other Unix filter, instead of panicking
+/// on the next write to standard output.
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; setting a signal
+    // disposition to SIG_DFL has no other precondition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 fn main() -> ExitCode {
+    default_sigpipe();
     alloc::tune();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
-        Command::Hunt(args) => hunt::run(args),
+        Command::Hunt(args) => hunt::run(args, cli.store.as_deref()),
         Command::Dump(args) => dump::run(args),
         Command::Timeline(args) => timeline::run(args),
         Command::Intel(cmd) => intel::run(cmd, cli.store.as_deref()),
@@ -93,6 +125,11 @@ fn main() -> ExitCode {
         Command::Investigate(args) => investigate::run(args, cli.store.as_deref()),
         Command::Demo(args) => demo::run(args, cli.store.as_deref()),
         Command::Scenario(cmd) => demo::run_scenario(cmd),
+        Command::Case(cmd) => case::run(cmd, cli.store.as_deref()),
+        Command::Serve(args) => serve::run(args, cli.store.as_deref()),
+        Command::User(cmd) => serve::run_user(cmd, cli.store.as_deref()),
+        Command::Collection(cmd) => serve::run_collection(cmd, cli.store.as_deref()),
+        Command::Share(cmd) => share::run(cmd, cli.store.as_deref()),
     };
     match result {
         Ok(code) => code,

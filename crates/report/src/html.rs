@@ -115,7 +115,9 @@ macro_rules! w {
     }};
 }
 
-const CSS: &str = r#"
+/// The report's style sheet. Public so that the web console (`tiaki serve`) can serve it as a
+/// file and render the same sections as the report.
+pub const CSS: &str = r#"
 :root{--ink:#1b1f24;--muted:#59626e;--line:#d5dae1;--soft:#f5f7f9;--accent:#1d3557}
 *{box-sizing:border-box}
 html{-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -436,7 +438,9 @@ impl Level {
 /// One host-hour of the aggregated timeline: detections, detections per tactic, worst level.
 type Bucket<'a> = (usize, BTreeMap<&'a str, usize>, Level);
 
-fn timeline(h: &mut String, inv: &Investigation) {
+/// Appends the timeline section (`<section id="timeline">`: lanes per host, the hour-of-day
+/// grid) to `h`.
+pub fn timeline(h: &mut String, inv: &Investigation) {
     h.push_str("<section id=\"timeline\">\n<h2>Timeline</h2>\n");
     // Lanes: hosts in order of first activity.
     let mut first_by_host: HashMap<&str, DateTime<Utc>> = HashMap::new();
@@ -853,7 +857,9 @@ fn activity_grid(h: &mut String, marks: &[Mark]) {
 // ---------------------------------------------------------------------------------------------
 // Attribution
 
-fn attribution(h: &mut String, inv: &Investigation) {
+/// Appends the attribution section (`<section id="attribution">`: verdict, candidate chart,
+/// evidence for and against each candidate) to `h`.
+pub fn attribution(h: &mut String, inv: &Investigation) {
     h.push_str("<section id=\"attribution\">\n<h2>Attribution</h2>\n");
     let Some(a) = &inv.assessment else {
         h.push_str(
@@ -1183,7 +1189,9 @@ const COLUMN_ORDER: [EntityKind; 7] = [
     EntityKind::File,
 ];
 
-fn graph(h: &mut String, inv: &Investigation) {
+/// Appends the incident graph section (`<section id="graph">`: entities by kind, linked when a
+/// detection names both) to `h`.
+pub fn graph(h: &mut String, inv: &Investigation) {
     h.push_str("<section id=\"graph\">\n<h2>Incident graph</h2>\n");
     // Nodes: every entity an incident names or links; edges summed over incidents.
     let mut degree: BTreeMap<Entity, usize> = BTreeMap::new();
@@ -1420,7 +1428,9 @@ fn heat_index(count: u64, max: u64) -> usize {
     ((f * 5.0).ceil() as usize).clamp(1, 5) - 1
 }
 
-fn matrix(h: &mut String, inv: &Investigation) {
+/// Appends the ATT&CK heat-map section (`<section id="matrix">`, one `.cell` per technique
+/// seen) to `h`.
+pub fn matrix(h: &mut String, inv: &Investigation) {
     h.push_str("<section id=\"matrix\">\n<h2>ATT&amp;CK matrix</h2>\n");
     let seen: Vec<&TechniqueCount> = inv.techniques.iter().filter(|t| t.count > 0).collect();
     if seen.is_empty() {
@@ -1526,7 +1536,9 @@ fn matrix(h: &mut String, inv: &Investigation) {
 // ---------------------------------------------------------------------------------------------
 // Incidents
 
-fn incidents(h: &mut String, inv: &Investigation) {
+/// Appends the incidents section (`<section id="incidents">`, one `article.inc` per incident)
+/// to `h`.
+pub fn incidents(h: &mut String, inv: &Investigation) {
     h.push_str("<section id=\"incidents\">\n<h2>Incidents</h2>\n");
     if inv.incidents.is_empty() {
         h.push_str("<p class=\"note\">No incidents.</p>\n");
@@ -1675,7 +1687,8 @@ fn source_short(full: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Containment
 
-fn containment(h: &mut String, inv: &Investigation) {
+/// Appends the containment plan section (`<section id="containment">`) to `h`.
+pub fn containment(h: &mut String, inv: &Investigation) {
     h.push_str("<section id=\"containment\">\n<h2>Containment plan</h2>\n");
     let c = &inv.containment;
     if c.isolate_hosts.is_empty()

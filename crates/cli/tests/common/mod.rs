@@ -128,3 +128,27 @@ correlation:
     timespan: 5m
     condition: {gte: 5}
 "#;
+
+/// The repository root (the bundled examples and rules are addressed from there).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `tiaki hunt` of the bundled APT40 scenario into case `pdo`, as the README shows it: the
+/// project rules, the scenario organisation's site placeholders and partner intel, the YARA
+/// pack. Run from [`repo`]; callers append case flags (`--title`, `--tlp`…).
+pub const CASE_HUNT: &[&str] = &[
+    "hunt",
+    "examples/parliament/apt40",
+    "--rules",
+    "rules",
+    "--placeholders",
+    "examples/parliament/placeholders.yml",
+    "--intel",
+    "examples/parliament/intel",
+    "--yara-pack",
+    "--format",
+    "jsonl",
+    "--case",
+    "pdo",
+];

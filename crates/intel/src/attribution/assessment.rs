@@ -74,7 +74,7 @@ pub struct Candidate {
     /// Name (`Leviathan`).
     pub name: String,
     /// Other names (a few, for the reader: `APT40`, `Gingham Typhoon`…).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     /// Posterior probability (with the unknown outcome, over all known sets).
     pub probability: f64,
@@ -146,6 +146,7 @@ pub struct Unresolved {
 
 /// How much evidence of each kind went in.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EvidenceSummary {
     /// Distinct techniques resolved (sub-techniques count once; parents implied are not counted).
     pub techniques: usize,
@@ -182,7 +183,7 @@ pub struct Assessment {
     /// What went in.
     pub summary: EvidenceSummary,
     /// Evidence that could not be used.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unresolved: Vec<Unresolved>,
     /// Number of known sets ranked.
     pub groups_ranked: usize,

@@ -71,7 +71,7 @@ pub struct Evidence {
     /// associates the behaviour with that group.
     pub group_tags: Vec<String>,
     /// Where each item came from (item → rule ids), filled by the JSONL reader.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub provenance: BTreeMap<String, Vec<String>>,
 }
 
