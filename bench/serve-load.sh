@@ -14,7 +14,8 @@ concurrency=${CONCURRENCY:-8}
 max=${MAX_REQUESTS:-200000}
 target=${CARGO_TARGET_DIR:-target}
 
-cargo build --release --locked -p tiaki-cli -p tiaki-server --example load >&2
+cargo build --release --locked -p tiaki-cli >&2
+cargo build --release --locked -p tiaki-server --example load >&2
 tiaki="$target/release/tiaki"
 load="$target/release/examples/load"
 
@@ -44,7 +45,7 @@ echo "case: $detections detections; machine: $(nproc) cores, $(uname -m); $(date
 taxii=(--header "Accept: application/taxii+json;version=2.1" --header "Authorization: Bearer $token")
 api=(--header "Authorization: Bearer $token")
 run() { "$load" --concurrency "$concurrency" --seconds "$seconds" --max-requests "$max" "$@"; }
-run --url "$base/tiaki/collections/$collection/objects/?limit=100" "${taxii[@]}"
-run --url "$base/tiaki/collections/$collection/objects/?match%5Btype%5D=indicator,sighting&limit=50" "${taxii[@]}"
+run --url "$base/taxii2/tiaki/collections/$collection/objects/?limit=100" "${taxii[@]}"
+run --url "$base/taxii2/tiaki/collections/$collection/objects/?match%5Btype%5D=indicator,sighting&limit=50" "${taxii[@]}"
 run --url "$base/api/v1/cases/load/timeline?limit=100" "${api[@]}"
 run --url "$base/api/v1/cases/load/timeline?text=powershell&min_level=medium&limit=50" "${api[@]}"

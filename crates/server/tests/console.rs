@@ -779,8 +779,12 @@ fn api_answers_json() {
 #[test]
 fn openapi_describes_every_route() {
     let srv = Server::start();
-    let g = get(&srv.url("/api/v1/openapi.json"), None);
-    assert_eq!(g.status, 200, "served without a credential");
+    let anonymous = get(&srv.url("/api/v1/openapi.json"), None);
+    assert_eq!(
+        anonymous.status, 401,
+        "nothing but discovery without a token"
+    );
+    let g = bearer_get(&srv.url("/api/v1/openapi.json"), &srv.reader.1);
     let doc = g.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();

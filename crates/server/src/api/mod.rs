@@ -13,7 +13,8 @@
 //!   store failed (the message is logged, not returned).
 //! * **One table of routes** ([`ROUTES`]) builds the router, so a test can check that each is
 //!   described in the hand-written OpenAPI 3.1 document (`assets/openapi.json`, served at
-//!   `/api/v1/openapi.json` without a credential).
+//!   `/api/v1/openapi.json` to any authenticated caller: nothing but TAXII discovery and the
+//!   console's log-in page and static files is readable without a credential).
 
 pub mod data;
 
@@ -177,15 +178,16 @@ async fn no_route() -> ApiError {
     )
 }
 
-async fn openapi() -> Response {
-    (
+async fn openapi(State(st): State<SharedState>, headers: HeaderMap) -> ApiResult {
+    caller(&st, &headers).await?;
+    Ok((
         [
             (CONTENT_TYPE, HeaderValue::from_static("application/json")),
             (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         OPENAPI,
     )
-        .into_response()
+        .into_response())
 }
 
 async fn list_cases(State(st): State<SharedState>, headers: HeaderMap) -> ApiResult {
