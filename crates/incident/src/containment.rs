@@ -888,6 +888,27 @@ fn changes(d: &Detection, eid: Option<u64>, cl: &str) -> Vec<(String, String)> {
 }
 
 impl ContainmentPlan {
+    /// How many actions the plan holds, and the non-empty kinds as a phrase
+    /// (`7 hosts to isolate, 9 accounts to reset, 11 indicators to block`): the headline the
+    /// report and the console show. `(0, "")` for an empty plan.
+    pub fn action_summary(&self) -> (usize, String) {
+        let parts = [
+            (self.isolate_hosts.len(), "host", "to isolate"),
+            (self.reset_accounts.len(), "account", "to reset"),
+            (self.remove_files.len(), "file", "to remove"),
+            (self.revert_changes.len(), "change", "to revert"),
+            (self.block.len(), "indicator", "to block"),
+        ];
+        let total = parts.iter().map(|p| p.0).sum();
+        let phrase = parts
+            .iter()
+            .filter(|p| p.0 > 0)
+            .map(|(n, what, verb)| format!("{n} {what}{} {verb}", if *n == 1 { "" } else { "s" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        (total, phrase)
+    }
+
     /// The block-list values of one kind (`ipv4`, `ipv6`, `domain`, `url`, `sha256`, `md5`…),
     /// sorted, one per line.
     pub fn blocklist_plain(&self, kind: &str) -> String {
@@ -1204,6 +1225,17 @@ mod tests {
             ],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn action_summary_counts_and_phrases_the_non_empty_kinds() {
+        assert_eq!(
+            ContainmentPlan::default().action_summary(),
+            (0, String::new())
+        );
+        let (total, phrase) = plan_with_blocks().action_summary();
+        assert_eq!(total, 5);
+        assert_eq!(phrase, "5 indicators to block");
     }
 
     #[test]

@@ -352,28 +352,14 @@ fn header(h: &mut String, inv: &Investigation, title: &str) {
         ),
     }
     h.push_str("</div>\n<div><h3>Containment</h3>");
-    let c = &inv.containment;
-    let parts = [
-        (c.isolate_hosts.len(), "host", "to isolate"),
-        (c.reset_accounts.len(), "account", "to reset"),
-        (c.remove_files.len(), "file", "to remove"),
-        (c.revert_changes.len(), "change", "to revert"),
-        (c.block.len(), "indicator", "to block"),
-    ];
-    let total: usize = parts.iter().map(|p| p.0).sum();
+    let (total, phrase) = inv.containment.action_summary();
     if total == 0 {
         h.push_str("<div class=\"big\">No actions</div><p>The plan is empty.</p>");
     } else {
         w!(
             h,
-            "<div class=\"big\">{total} action{}</div><p>{}.</p>",
-            plural(total),
-            parts
-                .iter()
-                .filter(|p| p.0 > 0)
-                .map(|(n, what, verb)| format!("{n} {what}{} {verb}", plural(*n)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "<div class=\"big\">{total} action{}</div><p>{phrase}.</p>",
+            plural(total)
         );
     }
     h.push_str("</div>\n</div>\n");

@@ -379,14 +379,7 @@ fn judgements(b: &mut String, inv: Option<&Investigation>, name: &str) {
     match inv {
         Some(inv) => {
             let c = &inv.containment;
-            let parts = [
-                (c.isolate_hosts.len(), "host", "to isolate"),
-                (c.reset_accounts.len(), "account", "to reset"),
-                (c.remove_files.len(), "file", "to remove"),
-                (c.revert_changes.len(), "change", "to revert"),
-                (c.block.len(), "indicator", "to block"),
-            ];
-            let total: usize = parts.iter().map(|p| p.0).sum();
+            let (total, phrase) = c.action_summary();
             if total == 0 {
                 b.push_str(
                     "<div class=\"big\">No actions</div><p>The containment plan is empty.</p>",
@@ -403,14 +396,8 @@ fn judgements(b: &mut String, inv: Option<&Investigation>, name: &str) {
                     .unwrap_or_default();
                 let _ = write!(
                     b,
-                    "<div class=\"big\">{total} action{}</div><p>{}.{first} <a href=\"{}/containment\">Plan</a></p>",
+                    "<div class=\"big\">{total} action{}</div><p>{phrase}.{first} <a href=\"{}/containment\">Plan</a></p>",
                     plural(total),
-                    parts
-                        .iter()
-                        .filter(|p| p.0 > 0)
-                        .map(|(n, what, verb)| format!("{n} {what}{} {verb}", plural(*n)))
-                        .collect::<Vec<_>>()
-                        .join(", "),
                     esc(&base)
                 );
             }
