@@ -94,8 +94,28 @@ impl Browser {
         wd(method, &url, body)
     }
 
+    /// Navigates and waits until the new document has finished loading.
     fn open(&self, url: &str) {
         self.call("POST", "/url", Some(json!({ "url": url })));
+        self.wait_until("return document.readyState === 'complete'");
+    }
+
+    /// Polls `js` (a script returning a boolean) until it is true; a click that submits a
+    /// form returns before the navigation it starts has finished, so every check after one
+    /// waits for the page it expects. Panics after 20 s.
+    fn wait_until(&self, js: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if self.script(js) == Value::Bool(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 20 s for `{js}`; at {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn find(&self, css: &str) -> String {
@@ -273,10 +293,10 @@ fn console_in_headless_chromium() {
     b.type_into("#user", "analyst");
     b.type_into("#token", &token);
     b.click("#login-submit");
-    assert!(
-        b.url().ends_with("/cases/pdo"),
-        "back to the case after log-in: {}",
-        b.url()
+    // Back on the case after log-in (the click returns before the redirect has landed).
+    b.wait_until(
+        "return location.pathname === '/cases/pdo' && document.readyState === 'complete' \
+         && document.querySelector('#who') !== null",
     );
     let who = b.script("return document.querySelector('#who').textContent");
     assert!(
@@ -299,10 +319,17 @@ fn console_in_headless_chromium() {
 
     // The timeline has rows.
     b.open(&format!("{site}/cases/pdo/timeline"));
-    let rows = b.script("return document.querySelectorAll('#timeline tbody tr.det').length");
-    assert!(rows.as_u64().unwrap_or(0) > 0, "timeline rows: {rows}");
-    let buttons =
-        b.script("return document.querySelectorAll('#timeline form.vform button.tp').length");
+    b.wait_until("return document.querySelector('#paging') !== null");
+    // Rows and buttons counted in one script, so both see the same document.
+    let counts = b.script(
+        "return [document.querySelectorAll('#timeline tbody tr.det').length, \
+         document.querySelectorAll('#timeline form.vform button.tp').length]",
+    );
+    let (rows, buttons) = (
+        counts[0].as_u64().unwrap_or(0),
+        counts[1].as_u64().unwrap_or(0),
+    );
+    assert!(rows > 0, "timeline rows: {counts}");
     assert_eq!(buttons, rows, "a writer sees a TP button per row");
 
     // The attribution names APT40 (G0065).
