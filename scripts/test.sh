@@ -15,10 +15,14 @@ if [ ! -d ../shared/data ]; then
 fi
 
 # The report and console tests drive headless Chromium (Debian's chromium and
-# chromium-driver packages), installed when missing.
+# chromium-driver packages), the distributed tests run nats-server; all are
+# installed from Debian's packages when missing.
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+# The distributed-hunting tests start real NATS servers (a single one and a
+# three-node JetStream cluster).
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
     echo "== installing ${need[*]} (Debian packages) for the browser tests"
     sudo=()

@@ -129,7 +129,7 @@ fn hash_file(path: &Path) -> Result<(String, u64)> {
 }
 
 /// Every regular file under the paths (symbolic links not followed), sorted.
-fn files_under(paths: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn files_under(paths: &[PathBuf]) -> Vec<PathBuf> {
     fn walk(p: &Path, out: &mut Vec<PathBuf>) {
         let Ok(meta) = std::fs::symlink_metadata(p) else {
             return;

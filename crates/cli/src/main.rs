@@ -7,8 +7,10 @@ mod alloc;
 mod attribute;
 mod case;
 mod demo;
+mod distributed;
 mod dump;
 mod eval;
+mod follow;
 mod hunt;
 mod intel;
 mod investigate;
@@ -95,6 +97,21 @@ enum Command {
     /// a TAXII 2.1 collection, pull a partner's collection into the knowledge base.
     #[command(subcommand)]
     Share(share::ShareCommand),
+    /// Publish evidence events to a NATS JetStream stream, partitioned by host, for
+    /// `tiaki worker`s to hunt (`--follow` keeps publishing lines appended to text logs).
+    Ingest(distributed::IngestArgs),
+    /// Make a rule pack (the hunt's --rules/--intel/--min-level… flags and the files they
+    /// name) the one every `tiaki worker` runs; workers switch without stopping.
+    Rollout(distributed::RolloutArgs),
+    /// Hunt partitions of the events stream with the rolled-out pack and publish detections;
+    /// run as many as needed, on as many machines.
+    Worker(distributed::WorkerArgs),
+    /// Store the detections stream in a case (each detection once), re-analysing the case
+    /// (incidents, attribution) as they arrive.
+    Collect(distributed::CollectArgs),
+    /// Hunt the events the stream already holds with new rules or indicators (a partner's new
+    /// feed), publishing detections as workers do; `tiaki collect` adds the new ones.
+    Retrohunt(distributed::RetrohuntArgs),
 }
 
 /// Restores the default action for SIGPIPE (the Rust runtime ignores it), so `tiaki … | head`
@@ -130,6 +147,11 @@ fn main() -> ExitCode {
         Command::User(cmd) => serve::run_user(cmd, cli.store.as_deref()),
         Command::Collection(cmd) => serve::run_collection(cmd, cli.store.as_deref()),
         Command::Share(cmd) => share::run(cmd, cli.store.as_deref()),
+        Command::Ingest(args) => distributed::run_ingest(args),
+        Command::Rollout(args) => distributed::run_rollout(args),
+        Command::Worker(args) => distributed::run_worker(args),
+        Command::Collect(args) => distributed::run_collect(args, cli.store.as_deref()),
+        Command::Retrohunt(args) => distributed::run_retrohunt(args),
     };
     match result {
         Ok(code) => code,

@@ -12,11 +12,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// One event read from evidence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Where the event came from: file (and archive member), record id or line.
     pub origin: Origin,
@@ -55,7 +55,7 @@ pub(crate) fn lookup<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&
 }
 
 /// Where an event came from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Origin {
     /// The evidence path as given (directories expanded). Members of archives are written
     /// `archive.zip!inner/file.evtx`; a gzip stream keeps the `.gz` path.
@@ -67,7 +67,7 @@ pub struct Origin {
     pub line: Option<u64>,
     /// True for EVTX records carved from unallocated chunk space (cleared or overwritten
     /// records). They are real evidence, but were not part of the log when it was copied.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recovered: bool,
 }
 
@@ -93,7 +93,7 @@ impl fmt::Display for Origin {
 /// `registry_set` and also `registry_event`; an sshd line in `auth.log` is service `sshd`
 /// and also `auth`. The first one found is in `category`/`service`, the others in
 /// `also_categories`/`also_services`. Use [`LogSource::matches`] to compare with a rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LogSource {
     /// `windows`, `linux`, `zeek`… (`None` when nothing routed the event).
     pub product: Option<Arc<str>>,
@@ -102,10 +102,10 @@ pub struct LogSource {
     /// `security`, `sysmon`, `sshd`, `dns`… .
     pub service: Option<Arc<str>>,
     /// Further categories the event also belongs to.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub also_categories: Option<Arc<[Arc<str>]>>,
     /// Further services the event also belongs to.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub also_services: Option<Arc<[Arc<str>]>>,
 }
 
@@ -156,7 +156,7 @@ impl LogSource {
 }
 
 /// An evidence format: which reader reads it, and (for JSON) which object shape an event had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// Windows EVTX (binary XML event log).

@@ -152,3 +152,4 @@ pub const CASE_HUNT: &[&str] = &[
     "--case",
     "pdo",
 ];
+pub mod nats;
