@@ -158,6 +158,29 @@ fn collect(url: &str, db: &Path) -> serde_json::Value {
     serde_json::from_str(out.trim()).unwrap()
 }
 
+/// (pending, delivered and unacknowledged, redelivered) over the partition consumers, from a
+/// node's monitoring endpoint.
+fn consumer_totals(monitor: u16) -> (u64, u64, u64) {
+    let (status, body) =
+        common::nats::http_get(monitor, "/jsz?accounts=true&streams=true&consumers=true")
+            .expect("monitoring endpoint answers");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut t = (0, 0, 0);
+    for a in v["account_details"].as_array().into_iter().flatten() {
+        for s in a["stream_detail"].as_array().into_iter().flatten() {
+            for c in s["consumer_detail"].as_array().into_iter().flatten() {
+                if c["name"].as_str().is_some_and(|n| n.starts_with("part-")) {
+                    t.0 += c["num_pending"].as_u64().unwrap_or(0);
+                    t.1 += c["num_ack_pending"].as_u64().unwrap_or(0);
+                    t.2 += c["num_redelivered"].as_u64().unwrap_or(0);
+                }
+            }
+        }
+    }
+    t
+}
+
 fn rollout_and_ingest(url: &str, replicas: &str) -> serde_json::Value {
     let mut args = vec!["rollout", "--nats", url, "--replicas", replicas];
     args.extend_from_slice(PACK);
@@ -238,14 +261,23 @@ fn a_killed_worker_and_a_restarted_nats_node_lose_and_duplicate_nothing() {
         dir.path(),
         &["--batch", "10", "--replicas", "3", "--exit-when-idle", "8"],
     );
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill worker a while it works: shortly after it has taken partitions.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&a.1)
+        .unwrap_or_default()
+        .contains("took partition")
+    {
+        assert!(Instant::now() < deadline, "worker a never took a partition");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let at_kill = consumer_totals(cluster.monitor_port(0));
     // SIGKILL: no clean-up, leases left to expire, batches in flight unacknowledged.
     a.0.kill().unwrap();
     a.0.wait().unwrap();
-    let a_log = std::fs::read_to_string(&a.1).unwrap_or_default();
     assert!(
-        a_log.contains("took partition"),
-        "worker a had started work before it was killed:\n{a_log}"
+        at_kill.0 + at_kill.1 > 0,
+        "events were left to hunt when worker a was killed: {at_kill:?}"
     );
     // A NATS node goes down and comes back while the work goes on.
     cluster.kill(1);
@@ -268,8 +300,13 @@ fn a_killed_worker_and_a_restarted_nats_node_lose_and_duplicate_nothing() {
         "after SIGKILL of a worker and a NATS node restart",
     );
     eprintln!(
-        "cluster: {} detections, equal to tiaki hunt; worker b {sb}, worker c {sc}, collect {collected_stats}",
-        got.len()
+        "cluster: {} detections, equal to tiaki hunt; at the kill {} events pending and {} \
+         delivered unacknowledged; redelivered and unacknowledged at the end {}; worker b {sb}, worker c {sc}, \
+         collect {collected_stats}",
+        got.len(),
+        at_kill.0,
+        at_kill.1,
+        consumer_totals(cluster.monitor_port(0)).2
     );
 }
 

@@ -102,7 +102,7 @@ fn port_open(port: u16) -> bool {
 
 /// A plain HTTP/1.0 GET to `127.0.0.1:port` `path`: `(status, body)`, or `None` when the
 /// request fails (not listening yet, reset, timeout, unparsable response).
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
