@@ -31,7 +31,7 @@ trap cleanup EXIT
 token=$("$tiaki" --store "$db" user token loader 2>/dev/null | head -1)
 collection=$("$tiaki" --store "$db" collection add "Load test" --max-tlp amber 2>/dev/null)
 
-"$tiaki" --store "$db" serve --listen 127.0.0.1:0 --connections "$concurrency" >"$work/serve.out" 2>"$work/serve.err" &
+"$tiaki" --store "$db" serve --listen 127.0.0.1:0 --connections "$concurrency" --rate-limit 0 >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 base=$(sed -n 's/^listening on //p' "$work/serve.out" | head -1)

@@ -2,25 +2,27 @@
 //! lists, shows, annotates and exports cases.
 //!
 //! What a hunt into a case does, in order: the case is created (or its title, organisation and
-//! TLP updated); every evidence file given is hashed (SHA-256) and entered in the custody log
-//! with who added it and when; the detections are added (the store keys each by its content,
+//! TLP updated); every evidence file given is hashed (SHA-256) before and after the hunt, the
+//! two compared and recorded with the run (see [`crate::integrity`]), and entered in the
+//! custody log with who added it and when; the run records every file's account (records
+//! hunted, left out by the time window, skipped per reason); the detections are added (the store keys each by its content,
 //! so re-running the same hunt adds nothing); the run is recorded; then the *whole case* — every
 //! detection from every hunt into it — is correlated into incidents, attributed and planned
 //! again, and that analysis replaces the previous one. The report, the console and the STIX
 //! export all read that analysis.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use rayon::prelude::*;
 use tiaki::{Detection, DetectionSink, HuntError, Summary};
 use tiaki_report::EvidenceSummary;
 use tiaki_store::CaseStore;
-use tiaki_store::cases::{NewEvidence, NoteTarget, RunRecord, Verdict};
+use tiaki_store::cases::{NewEvidence, NoteTarget, RunFile, RunRecord, Verdict};
+
+use crate::integrity::{Hashed, compare, hash_all};
 
 use crate::intel::{KbArgs, load_kb, store_path};
 use crate::investigate::{
@@ -104,73 +106,31 @@ fn who(flag: Option<String>) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Hashes one file (SHA-256, streamed).
-fn hash_file(path: &Path) -> Result<(String, u64)> {
-    use sha2::{Digest, Sha256};
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = f
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        h.update(&buf[..n]);
-    }
-    Ok((
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
-        size,
-    ))
-}
-
-/// Every regular file under the paths (symbolic links not followed), sorted.
-pub(crate) fn files_under(paths: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(p: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(meta) = std::fs::symlink_metadata(p) else {
-            return;
-        };
-        if meta.is_file() {
-            out.push(p.to_path_buf());
-        } else if meta.is_dir()
-            && let Ok(entries) = std::fs::read_dir(p)
-        {
-            for e in entries.flatten() {
-                walk(&e.path(), out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        walk(p, &mut out);
-    }
-    out.sort();
-    out
-}
-
 /// Opens the case store named by `--store` (or the default location).
 pub fn open_store(store: Option<&Path>) -> Result<CaseStore> {
     let path = store_path(store)?;
     CaseStore::open(&path).with_context(|| format!("cannot open the case store {}", path.display()))
 }
 
-/// Records a finished hunt in its case and re-analyses the case.
+/// Records a finished hunt in its case and re-analyses the case. `before` holds the evidence
+/// hashes taken before the hunt; the files are hashed again now and compared. Returns `false`
+/// if any evidence file changed, appeared or vanished during the hunt.
+#[allow(clippy::too_many_arguments)]
 pub fn record_hunt(
     store: Option<&Path>,
     args: &HuntCaseArgs,
     paths: &[PathBuf],
+    before: &[Hashed],
     summary: &Summary,
     detections: &[Detection],
     rules_loaded: u64,
     started: &str,
-) -> Result<()> {
+) -> Result<bool> {
     let Some(name) = args.case.as_deref() else {
-        return Ok(());
+        return Ok(true);
     };
+    let after = hash_all(paths);
+    let integrity = compare(before, &after);
     let mut cs = open_store(store)?;
     let analyst = who(args.analyst.clone());
     cs.ensure_case(
@@ -186,22 +146,16 @@ pub fn record_hunt(
         cs.set_case_setting(name, "countries", &args.countries.join(","))?;
     }
 
-    let files = files_under(paths);
-    let hashed: Vec<(PathBuf, Result<(String, u64)>)> = files
-        .par_iter()
-        .map(|p| (p.clone(), hash_file(p)))
-        .collect();
     let mut new_files = 0;
-    for (path, h) in hashed {
-        match h {
+    for h in &after {
+        match &h.digest {
             Ok((sha256, size)) => {
-                let abs = std::fs::canonicalize(&path).unwrap_or(path);
                 if cs.add_evidence(
                     name,
                     &NewEvidence {
-                        path: abs.display().to_string(),
-                        sha256,
-                        size,
+                        path: h.path.display().to_string(),
+                        sha256: sha256.clone(),
+                        size: *size,
                         added_by: analyst.clone(),
                         tlp: None,
                     },
@@ -209,7 +163,7 @@ pub fn record_hunt(
                     new_files += 1;
                 }
             }
-            Err(e) => eprintln!("tiaki: case {name}: evidence not hashed: {e:#}"),
+            Err(e) => eprintln!("tiaki: case {name}: evidence not hashed: {e}"),
         }
     }
     let added = cs.add_detections(name, detections, None)?;
@@ -224,14 +178,45 @@ pub fn record_hunt(
             events: summary.events_read,
             detections_added: added.added,
             detections_already: added.already,
+            files: summary
+                .file_accounts
+                .iter()
+                .map(|f| RunFile {
+                    path: f.path.clone(),
+                    format: f.format.clone(),
+                    events: f.events,
+                    hunted: f.hunted,
+                    outside_window: f.outside_time_window,
+                    without_timestamp: f.without_timestamp,
+                    skipped: f.skipped.clone(),
+                    complete: f.complete,
+                })
+                .collect(),
+            integrity: integrity.clone(),
         },
     )?;
     eprintln!(
         "case {name}: {} evidence files ({new_files} new), {} detections added, {} already in the case",
-        files.len(),
+        after.len(),
         added.added,
         added.already
     );
+    let changed: Vec<_> = integrity.iter().filter(|c| !c.intact).collect();
+    if changed.is_empty() {
+        eprintln!(
+            "case {name}: evidence intact: {} files hashed before and after the hunt, all unchanged",
+            integrity.len()
+        );
+    } else {
+        eprintln!(
+            "case {name}: WARNING: {} of {} evidence files not intact (recorded in the case):",
+            changed.len(),
+            integrity.len()
+        );
+        for c in &changed {
+            eprintln!("  {}: {}", c.path, c.problem.as_deref().unwrap_or_default());
+        }
+    }
     let inv = reanalyse(&mut cs, name, store, args.kb.clone(), rules_loaded)?;
     match &inv.assessment {
         Some(a) => match &a.verdict {
@@ -251,7 +236,7 @@ pub fn record_hunt(
         "case {name}: {} incidents; `tiaki case show {name}` or `tiaki serve` to review",
         inv.incidents.len()
     );
-    Ok(())
+    Ok(changed.is_empty())
 }
 
 /// Correlates, attributes and plans the whole case again from every detection in it, and
@@ -514,6 +499,58 @@ fn print_case(d: &serde_json::Value) {
             r["detections_added"],
             r["detections_already"]
         );
+        let files = arr(&r["files"]);
+        if !files.is_empty() {
+            let n = |f: &serde_json::Value, k: &str| f[k].as_u64().unwrap_or(0);
+            let sum = |k: &str| files.iter().map(|f| n(f, k)).sum::<u64>();
+            let skipped: u64 = files
+                .iter()
+                .filter_map(|f| f["skipped"].as_object())
+                .flat_map(|m| m.values().filter_map(serde_json::Value::as_u64))
+                .sum();
+            println!(
+                "    records of {} files: {} hunted, {} left out by the time window, {} skipped",
+                files.len(),
+                sum("hunted"),
+                sum("outside_window") + sum("without_timestamp"),
+                skipped
+            );
+            for f in files.iter().filter(|f| {
+                f["complete"] == false || f["skipped"].as_object().is_some_and(|m| !m.is_empty())
+            }) {
+                println!(
+                    "      {}: {} events, skipped {}{}",
+                    s(&f["path"]),
+                    n(f, "events"),
+                    f["skipped"],
+                    if f["complete"] == false {
+                        ", INCOMPLETE"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        let checks = arr(&r["integrity"]);
+        if !checks.is_empty() {
+            let bad: Vec<&serde_json::Value> =
+                checks.iter().filter(|c| c["intact"] != true).collect();
+            if bad.is_empty() {
+                println!(
+                    "    evidence intact: {} files, same SHA-256 before and after",
+                    checks.len()
+                );
+            } else {
+                println!(
+                    "    EVIDENCE NOT INTACT: {} of {} files",
+                    bad.len(),
+                    checks.len()
+                );
+                for c in bad {
+                    println!("      {}: {}", s(&c["path"]), s(&c["problem"]));
+                }
+            }
+        }
     }
     let dets = arr(&d["detections"]);
     let mut by_verdict: BTreeMap<String, usize> = BTreeMap::new();

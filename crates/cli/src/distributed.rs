@@ -176,11 +176,12 @@ pub fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
     for p in &args.paths {
         std::fs::metadata(p).with_context(|| format!("cannot read evidence {}", p.display()))?;
     }
-    let read = ReadOptions {
+    let mut read = ReadOptions {
         format: args.input_format,
         evtx_recover_records: !args.no_carve,
         ..ReadOptions::default()
     };
+    crate::limits::active().apply_read(&mut read);
     let rt = runtime()?;
     let started = std::time::Instant::now();
     let run_id = format!(

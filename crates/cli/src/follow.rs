@@ -34,7 +34,7 @@ impl Snapshot {
     /// Records the size of every file under `paths`.
     pub fn take(paths: &[PathBuf]) -> Snapshot {
         Snapshot(
-            crate::case::files_under(paths)
+            crate::integrity::files_under(paths)
                 .into_iter()
                 .map(|p| {
                     let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);

@@ -84,7 +84,7 @@ impl EvidenceArgs {
         {
             bail!("--from is after --to");
         }
-        Ok(HuntOptions {
+        let mut opts = HuntOptions {
             read: ReadOptions {
                 format: self.input_format,
                 evtx_recover_records: !self.no_carve,
@@ -92,11 +92,17 @@ impl EvidenceArgs {
             },
             filter,
             ..HuntOptions::default()
-        })
+        };
+        crate::limits::active().apply_hunt(&mut opts);
+        Ok(opts)
     }
 
-    /// The output: the file named by `--output`, or standard output.
+    /// The output: the file named by `--output`, or standard output. An output inside the
+    /// evidence is refused.
     pub fn open_output(&self) -> Result<Box<dyn Write>> {
+        if let Some(p) = &self.output {
+            crate::integrity::refuse_inside_evidence(p, &self.paths, "the output")?;
+        }
         Ok(match &self.output {
             Some(p) => Box::new(QuitOnClosedPipe(BufWriter::with_capacity(
                 1 << 16,
@@ -323,6 +329,13 @@ pub fn finish_error(e: HuntError) -> Result<ExitCode> {
 pub fn run(args: HuntArgs, store: Option<&Path>) -> Result<ExitCode> {
     let started = tiaki_store::now();
     let mut opts = args.evidence.options()?;
+    let before = if args.case.case.is_some() {
+        let db = crate::intel::store_path(store)?;
+        crate::integrity::refuse_inside_evidence(&db, &args.evidence.paths, "the case store")?;
+        crate::integrity::hash_all(&args.evidence.paths)
+    } else {
+        Vec::new()
+    };
     opts.min_level = args.min_level;
     opts.all_matches = args.all_matches;
     let rules = match args.rules.paths() {
@@ -387,15 +400,19 @@ pub fn run(args: HuntArgs, store: Option<&Path>) -> Result<ExitCode> {
         eprint!("{summary}");
     }
     check_readable(&summary)?;
-    crate::case::record_hunt(
+    let intact = crate::case::record_hunt(
         store,
         &args.case,
         &args.evidence.paths,
+        &before,
         &summary,
         &kept,
         crate::investigate::rules_loaded(&rules),
         &started,
     )?;
+    if !intact {
+        return Ok(ExitCode::from(crate::integrity::EXIT_EVIDENCE_CHANGED));
+    }
     if let Some(level) = args.fail_on
         && detections_at_least(&summary, level) > 0
     {

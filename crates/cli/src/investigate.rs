@@ -180,6 +180,11 @@ pub fn investigate(
     recall: Option<&Grader<'_>>,
 ) -> Result<Outcome> {
     let opts = args.evidence.options()?;
+    crate::integrity::refuse_inside_evidence(
+        &args.case.out,
+        &args.evidence.paths,
+        "the report folder",
+    )?;
     let rules = match args.rules.paths() {
         Some(p) => args.rules.load(&p)?,
         None => tiaki::Rules::empty(),

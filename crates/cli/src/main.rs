@@ -12,8 +12,10 @@ mod dump;
 mod eval;
 mod follow;
 mod hunt;
+mod integrity;
 mod intel;
 mod investigate;
+mod limits;
 mod rules;
 mod serve;
 mod share;
@@ -38,6 +40,12 @@ struct Cli {
     /// $XDG_DATA_HOME/tiaki/tiaki.db, else ~/.local/share/tiaki/tiaki.db).
     #[arg(long, global = true, value_name = "PATH")]
     store: Option<std::path::PathBuf>,
+    /// Set a limit against hostile input, KEY=VALUE (repeatable; sizes take K, M or G):
+    /// line, field and JSON-depth bounds, decompression bombs, links out of the evidence
+    /// directory, YAML alias bombs, regex size, correlation state, STIX pattern search.
+    /// `--limit help` or `tiaki limits` lists the keys and defaults.
+    #[arg(long = "limit", global = true, value_name = "KEY=VALUE")]
+    limit: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -112,6 +120,13 @@ enum Command {
     /// Hunt the events the stream already holds with new rules or indicators (a partner's new
     /// feed), publishing detections as workers do; `tiaki collect` adds the new ones.
     Retrohunt(distributed::RetrohuntArgs),
+    /// Every limit against hostile input (`--limit KEY=VALUE`): key, default and what
+    /// happens when it is exceeded.
+    Limits {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: rules::TableFormat,
+    },
 }
 
 /// Restores the default action for SIGPIPE (the Rust runtime ignores it), so `tiaki … | head`
@@ -130,6 +145,17 @@ fn main() -> ExitCode {
     default_sigpipe();
     alloc::tune();
     let cli = Cli::parse();
+    if cli.limit.iter().any(|l| l.eq_ignore_ascii_case("help")) {
+        print!("{}", limits::describe(false));
+        return ExitCode::SUCCESS;
+    }
+    match limits::Limits::parse(&cli.limit) {
+        Ok(l) => limits::install(l),
+        Err(e) => {
+            eprintln!("tiaki: error: {e:#}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Hunt(args) => hunt::run(args, cli.store.as_deref()),
@@ -152,6 +178,10 @@ fn main() -> ExitCode {
         Command::Worker(args) => distributed::run_worker(args),
         Command::Collect(args) => distributed::run_collect(args, cli.store.as_deref()),
         Command::Retrohunt(args) => distributed::run_retrohunt(args),
+        Command::Limits { format } => {
+            print!("{}", limits::describe(format == rules::TableFormat::Json));
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

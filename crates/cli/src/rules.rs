@@ -129,6 +129,7 @@ pub fn load_rules(paths: &[PathBuf], options: &RuleOptions) -> Result<(Collectio
         unresolved_placeholders_match_nothing: !options.strict_placeholders,
         ..Default::default()
     };
+    crate::limits::active().apply_load(&mut load);
     if let Some(p) = &options.placeholders {
         load.placeholders = read_placeholders(p)?;
     }

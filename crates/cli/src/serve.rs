@@ -31,9 +31,28 @@ pub struct ServeArgs {
     /// SQLite connections serving requests.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub connections: usize,
-    /// Mark the session cookie `Secure` (when served over HTTPS through a proxy).
+    /// Mark the session cookie `Secure` and send `Strict-Transport-Security` (when served
+    /// over HTTPS through a proxy).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// Requests per second each client address may sustain (0: no limit); above it, 429 with
+    /// `Retry-After`.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub rate_limit: u32,
+    /// Requests a client may send at once above `--rate-limit` (the bucket's size).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub rate_burst: u32,
+    /// Failed authentications from one address, or for one user name, after which its
+    /// credentials are refused (429) until `--auth-window` has passed (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub auth_failures: u32,
+    /// The window (seconds) failed authentications are counted over, and the longest refusal.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub auth_window: u64,
+    /// A reverse proxy whose `X-Forwarded-For` names the client for the limits (repeat for
+    /// several). Without it, behind a proxy every client is the proxy.
+    #[arg(long, value_name = "ADDR")]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
 }
 
 /// Runs `tiaki serve` until Ctrl-C.
@@ -47,6 +66,12 @@ pub fn run(args: ServeArgs, store: Option<&Path>) -> Result<ExitCode> {
         max_body: args.max_body_mib.max(1) * 1024 * 1024,
         connections: args.connections,
         secure_cookies: args.secure_cookies,
+        rate_per_sec: args.rate_limit,
+        rate_burst: args.rate_burst,
+        auth_failures: args.auth_failures,
+        auth_window: std::time::Duration::from_secs(args.auth_window.max(1)),
+        trusted_proxies: args.trusted_proxy,
+        ..ServerConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -74,6 +99,10 @@ pub enum UserCommand {
         /// `read`, `write` or `admin`.
         #[arg(long, default_value = "read")]
         role: String,
+        /// A partner agency's account: TAXII collections it is granted, never the console or
+        /// the JSON API (which show every case). Not with `--role admin`.
+        #[arg(long)]
+        partner: bool,
     },
     /// List users and their tokens (never the secrets).
     List,
@@ -117,19 +146,40 @@ pub enum UserCommand {
 pub fn run_user(cmd: UserCommand, store: Option<&Path>) -> Result<ExitCode> {
     let mut cs = open_store(store)?;
     match cmd {
-        UserCommand::Add { name, role } => {
+        UserCommand::Add {
+            name,
+            role,
+            partner,
+        } => {
             let role = Role::parse(&role)?;
+            if partner && role == Role::Admin {
+                anyhow::bail!("a partner account is read or write, not admin");
+            }
             cs.upsert_user(&name, role)?;
-            println!("user {name}: role {}", role.as_str());
+            cs.set_user_partner(&name, partner)?;
+            println!(
+                "user {name}: role {}{}",
+                role.as_str(),
+                if partner {
+                    ", partner (TAXII only)"
+                } else {
+                    ""
+                }
+            );
         }
         UserCommand::List => {
             let tokens = cs.tokens()?;
             for u in cs.users()? {
                 println!(
-                    "{:<20} {:<6} created {}{}",
+                    "{:<20} {:<6} created {}{}{}",
                     u.name,
                     u.role.as_str(),
                     u.created,
+                    if u.partner {
+                        "  partner (TAXII only)"
+                    } else {
+                        ""
+                    },
                     if u.disabled { "  (disabled)" } else { "" }
                 );
                 for t in tokens.iter().filter(|t| t.user == u.name) {

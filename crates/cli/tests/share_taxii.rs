@@ -73,7 +73,10 @@ fn push_to_a_tiaki_collection_and_pull_into_another_knowledge_base() {
     )
     .trim()
     .to_owned();
-    ok(&cert, &["user", "add", "partner", "--role", "write"]);
+    ok(
+        &cert,
+        &["user", "add", "partner", "--role", "write", "--partner"],
+    );
     ok(
         &cert,
         &["user", "grant", "partner", &collection, "--read", "--write"],

@@ -43,6 +43,17 @@ pub struct HuntOptions {
     pub spill_dir: Option<PathBuf>,
     /// Memory budget of each sort, in bytes.
     pub sort_budget: usize,
+    /// Bounds on the correlation state (groups per correlation, entries per group and
+    /// window, events listed per alert); see [`tiaki_sigma::correlation::EngineOptions`]
+    /// for the defaults. Inputs lost to them are counted in the summary's correlation line.
+    pub correlation: tiaki_sigma::correlation::EngineOptions,
+    /// Events kept per multi-observation STIX pattern (default
+    /// [`crate::patterns::DEFAULT_MAX_KEPT`], 10,000); further candidates are counted in
+    /// the summary, not kept.
+    pub pattern_max_kept: usize,
+    /// Bounds on the search for a STIX pattern's binding (search steps, `REPEATS` count);
+    /// a pattern past one is not decided and named in the summary's pattern errors.
+    pub pattern_limits: tiaki_stix::pattern::SearchLimits,
 }
 
 impl Default for HuntOptions {
@@ -54,6 +65,9 @@ impl Default for HuntOptions {
             all_matches: false,
             spill_dir: None,
             sort_budget: DEFAULT_BUDGET,
+            correlation: Default::default(),
+            pattern_max_kept: crate::patterns::DEFAULT_MAX_KEPT,
+            pattern_limits: Default::default(),
         }
     }
 }

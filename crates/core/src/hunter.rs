@@ -85,7 +85,7 @@ impl<'a> Hunter<'a> {
     pub fn new(rules: &'a Rules, sweeps: &'a Sweeps<'a>, opts: &HuntOptions) -> Self {
         let set = &rules.set;
         let corr = rules
-            .engine()
+            .engine(opts.correlation.clone())
             .map(|e| CorrelationPass::new(e, set, opts.spill_dir.as_deref(), opts.sort_budget));
         let mut hidden = vec![false; set.len()];
         if !opts.all_matches
@@ -101,7 +101,7 @@ impl<'a> Hunter<'a> {
             min_level: opts.min_level,
             hidden,
             corr,
-            pattern_state: PatternState::default(),
+            pattern_state: PatternState::new(opts.pattern_max_kept, opts.pattern_limits),
             indicators_hit: HashSet::new(),
             tally: Tally::default(),
         }

@@ -57,7 +57,7 @@ pub use hunt::{HuntOptions, Progress, Sweeps, hunt, hunt_with};
 pub use hunter::{Fired, Hunter};
 pub use output::{DetectionSink, OutputFormat, SortOrder, SortedSink};
 pub use rules::Rules;
-pub use summary::{FileProblem, RuleCount, Summary};
+pub use summary::{FileAccount, FileProblem, RuleCount, Summary};
 pub use sweep::{IndicatorSummary, IndicatorSweep};
 pub use timeline::{TimelineFormat, timeline};
 pub use yara_pass::{YaraSummary, yara_pass};

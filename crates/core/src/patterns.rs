@@ -12,7 +12,8 @@
 //!
 //! Patterns over one observation report on the event that satisfies them. Patterns over
 //! several observations keep the events that satisfy one of their brackets (at most
-//! [`MAX_KEPT`] per pattern) and are evaluated when the last event has been read.
+//! [`DEFAULT_MAX_KEPT`] per pattern unless the hunt sets another bound) and are evaluated
+//! when the last event has been read.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,8 +27,9 @@ use tiaki_stix::{Observation, Pattern};
 
 use crate::detection::{Detection, SourceRef, host_of, rfc3339};
 
-/// Events kept per multi-observation pattern; further candidates are counted, not kept.
-pub const MAX_KEPT: usize = 10_000;
+/// Events kept per multi-observation pattern by default; further candidates are counted,
+/// not kept (`HuntOptions::pattern_max_kept`).
+pub const DEFAULT_MAX_KEPT: usize = 10_000;
 
 /// A pattern (or one bracket) that held on an event.
 #[derive(Debug, Clone, PartialEq)]
@@ -477,18 +479,35 @@ fn observation_of(event: &Event, extractor: &Extractor) -> Option<Observation> {
 
 /// The events kept for multi-observation patterns during a hunt, and their evaluation at
 /// the end.
-#[derive(Default)]
 pub struct PatternState {
     kept: HashMap<u32, Vec<Deferred>>,
-    /// Candidates not kept because a pattern already had [`MAX_KEPT`].
+    /// Candidates not kept because a pattern already had `max_kept`.
     pub dropped: u64,
+    max_kept: usize,
+    limits: tiaki_stix::pattern::SearchLimits,
+}
+
+impl Default for PatternState {
+    fn default() -> Self {
+        PatternState::new(DEFAULT_MAX_KEPT, Default::default())
+    }
 }
 
 impl PatternState {
+    /// Keeps at most `max_kept` events per pattern, and searches bindings within `limits`.
+    pub fn new(max_kept: usize, limits: tiaki_stix::pattern::SearchLimits) -> Self {
+        PatternState {
+            kept: HashMap::new(),
+            dropped: 0,
+            max_kept,
+            limits,
+        }
+    }
+
     /// Keeps an event for its pattern.
     pub fn keep(&mut self, d: Deferred) {
         let v = self.kept.entry(d.pattern).or_default();
-        if v.len() < MAX_KEPT {
+        if v.len() < self.max_kept {
             v.push(d);
         } else {
             self.dropped += 1;
@@ -518,7 +537,10 @@ impl PatternState {
             }
             let observations: Vec<Observation> =
                 events.iter().map(|d| d.observation.clone()).collect();
-            match e.pattern.find_binding_with_hits(&observations, &hits) {
+            match e
+                .pattern
+                .find_binding_with_hits_limited(&observations, &hits, &self.limits)
+            {
                 Ok(Some(binding)) => {
                     let bound = binding.distinct();
                     let last = bound

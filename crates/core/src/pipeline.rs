@@ -37,17 +37,30 @@ pub(crate) fn apply_filter(filter: &EventFilter, batch: &mut Vec<Event>, summary
     if filter.is_open() {
         return;
     }
+    let Some(path) = batch.first().map(|e| e.origin.path.clone()) else {
+        return;
+    };
+    let (mut outside, mut no_time) = (0, 0);
+    // A batch comes from one file (the readers batch per file), so its left-out events are
+    // counted against that file.
     batch.retain(|e| match filter.check(e.timestamp) {
         Verdict::Keep => true,
         Verdict::Outside => {
-            summary.events_outside_time_window += 1;
+            outside += 1;
             false
         }
         Verdict::NoTime => {
-            summary.events_without_timestamp += 1;
+            no_time += 1;
             false
         }
     });
+    summary.events_outside_time_window += outside;
+    summary.events_without_timestamp += no_time;
+    if outside + no_time > 0 {
+        let f = summary.filtered_by_file.entry(path).or_default();
+        f.0 += outside;
+        f.1 += no_time;
+    }
 }
 
 /// Counts events per format.

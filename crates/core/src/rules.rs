@@ -1,7 +1,7 @@
 //! A compiled rule set together with what failed to load, so the summary can
 //! say how many rules were refused.
 
-use tiaki_sigma::correlation::CorrelationEngine;
+use tiaki_sigma::correlation::{CorrelationEngine, EngineOptions};
 use tiaki_sigma::{Collection, RuleError, RuleSet};
 
 /// Compiled rules ready to hunt with.
@@ -46,10 +46,10 @@ impl Rules {
 
     /// Builds the correlation engine for one run, if there are correlation
     /// rules and they resolved.
-    pub(crate) fn engine(&self) -> Option<CorrelationEngine> {
+    pub(crate) fn engine(&self, options: EngineOptions) -> Option<CorrelationEngine> {
         if self.set.correlations().is_empty() || !self.correlations_usable {
             return None;
         }
-        CorrelationEngine::new(&self.set).ok()
+        CorrelationEngine::with_options(&self.set, options).ok()
     }
 }

@@ -3,8 +3,9 @@
 //! nothing in a half-unreadable log must say so, so the summary carries the
 //! reader's per-file damage report next to the detection counts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 use tiaki_evidence::ReadReport;
@@ -39,6 +40,42 @@ pub struct FileProblem {
     pub complete: bool,
 }
 
+/// The account of one evidence file or archive member: every record read from it is either
+/// hunted, left out by the time window, or skipped by the reader with a reason, so
+/// `events == hunted + outside_time_window + without_timestamp` and
+/// `records() == events + skipped`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileAccount {
+    /// The evidence path (`a.zip!inner/x.evtx` for archive members).
+    pub path: String,
+    /// The format it was read as, if recognised.
+    pub format: Option<String>,
+    /// Events read from it.
+    pub events: u64,
+    /// Of those, events matched against the rules.
+    pub hunted: u64,
+    /// Of those, events left out by `--from`/`--to`.
+    pub outside_time_window: u64,
+    /// Of those, events left out because a time window was set and they had no time.
+    pub without_timestamp: u64,
+    /// Records the reader skipped, per reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// False if reading stopped before the end of the file.
+    pub complete: bool,
+}
+
+impl FileAccount {
+    /// Records accounted for: events read plus records skipped.
+    pub fn records(&self) -> u64 {
+        self.events + self.skipped.values().sum::<u64>()
+    }
+
+    /// Whether the events read add up to hunted plus left out by the time window.
+    pub fn balances(&self) -> bool {
+        self.events == self.hunted + self.outside_time_window + self.without_timestamp
+    }
+}
+
 /// The account of one hunt (or dump, or timeline).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
@@ -61,6 +98,12 @@ pub struct Summary {
     /// Files with skipped records, errors, or that could not be read to the
     /// end.
     pub files_with_problems: Vec<FileProblem>,
+    /// Every file and archive member read, with its records accounted for, in reading order.
+    pub file_accounts: Vec<FileAccount>,
+    /// Events the time window left out, per file: (outside, without a timestamp). Folded
+    /// into [`Summary::file_accounts`] by [`Summary::add_read_report`].
+    #[serde(skip)]
+    pub(crate) filtered_by_file: HashMap<Arc<str>, (u64, u64)>,
     /// Files that are not logs (not recognised by any reader), left to the YARA pass.
     #[serde(skip_serializing_if = "is_zero")]
     pub files_not_logs: u64,
@@ -107,6 +150,21 @@ impl Summary {
     pub fn add_read_report(&mut self, report: &ReadReport) {
         self.files = report.files.len();
         for f in &report.files {
+            let (outside, no_time) = self.filtered_by_file.remove(&f.path).unwrap_or_default();
+            self.file_accounts.push(FileAccount {
+                path: f.path.to_string(),
+                format: f.format.map(|x| x.name().to_string()),
+                events: f.events,
+                hunted: f.events.saturating_sub(outside + no_time),
+                outside_time_window: outside,
+                without_timestamp: no_time,
+                skipped: f
+                    .skipped
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), *v))
+                    .collect(),
+                complete: f.complete,
+            });
             self.events_recovered += f.recovered;
             for (r, n) in &f.skipped {
                 *self.records_skipped.entry((*r).to_string()).or_default() += n;
@@ -160,6 +218,19 @@ impl Summary {
     /// Records skipped, all reasons.
     pub fn records_skipped_total(&self) -> u64 {
         self.records_skipped.values().sum()
+    }
+
+    /// Records accounted for over all files: (read or skipped, hunted, left out by the time
+    /// window, skipped by the readers).
+    pub fn records_accounted(&self) -> (u64, u64, u64, u64) {
+        let mut t = (0, 0, 0, 0);
+        for a in &self.file_accounts {
+            t.0 += a.records();
+            t.1 += a.hunted;
+            t.2 += a.outside_time_window + a.without_timestamp;
+            t.3 += a.skipped.values().sum::<u64>();
+        }
+        t
     }
 
     /// Events per second of wall time.
@@ -222,6 +293,13 @@ impl fmt::Display for Summary {
                 "skipped {} records: {}",
                 self.records_skipped_total(),
                 parts.join(", ")
+            )?;
+        }
+        let (records, hunted, left_out, skipped) = self.records_accounted();
+        if records > 0 {
+            writeln!(
+                f,
+                "records: {records} accounted for = {hunted} hunted + {left_out} left out by the time window + {skipped} skipped"
             )?;
         }
         if self.files_not_logs > 0 {

@@ -305,7 +305,7 @@ pub fn timeline<P: AsRef<Path>>(
     let set = rules.map_or(&empty, |r| &r.set);
     let matcher = crate::matcher::BatchMatcher::new(set);
     let mut corr = rules
-        .and_then(Rules::engine)
+        .and_then(|r| r.engine(opts.correlation.clone()))
         .map(|e| CorrelationPass::new(e, set, opts.spill_dir.as_deref(), opts.sort_budget));
     let mut sorter = ExternalSorter::new(opts.spill_dir.as_deref(), opts.sort_budget);
     let mut summary = Summary::default();

@@ -109,6 +109,12 @@ fn min_level_and_time_window() {
     });
     assert_eq!(s.events_outside_time_window, 1);
     assert_eq!(s.events_hunted, 11);
+    // The file's account carries the same split, and adds up.
+    assert_eq!(s.file_accounts.len(), 1);
+    let a = &s.file_accounts[0];
+    assert_eq!((a.events, a.hunted, a.outside_time_window), (12, 11, 1));
+    assert!(a.balances() && a.complete);
+    assert_eq!(s.records_accounted(), (12, 11, 1, 0));
     assert_eq!(dets.len(), 1);
     assert_eq!(dets[0].kind, "correlation");
 }

@@ -58,8 +58,19 @@ impl<'a> Ctx<'a> {
         self.mtime.unwrap_or_else(Utc::now).year()
     }
 
-    /// Hands an event to the caller (batched).
+    /// Hands an event to the caller (batched), or skips it when a field value is longer
+    /// than `max_field_bytes`.
     pub fn emit(&mut self, ev: Event) {
+        let max = self.opts.max_field_bytes;
+        if let Some((name, len)) = long_field(&ev.fields, max) {
+            let loc = self.loc(ev.origin.record_id, None, ev.origin.line);
+            self.skip(
+                "field too long",
+                loc,
+                format!("field '{name}' is {len} bytes, more than {max} (max_field_bytes)"),
+            );
+            return;
+        }
         self.report.events += 1;
         if ev.origin.recovered {
             self.report.recovered += 1;
@@ -166,6 +177,7 @@ impl<'a> Ctx<'a> {
             maps: self.maps.clone(),
             path: self.path.clone(),
             file_name: self.file_name.as_str().into(),
+            max_json_depth: self.opts.max_json_depth,
         }
     }
 
@@ -225,6 +237,8 @@ pub(crate) struct Env {
     pub maps: Arc<Mappings>,
     pub path: Arc<str>,
     pub file_name: Arc<str>,
+    /// `ReadOptions::max_json_depth`.
+    pub max_json_depth: usize,
 }
 
 impl Env {
@@ -331,6 +345,27 @@ impl Env {
             fields,
         }
     }
+}
+
+/// The first field (a dotted path for nested ones) whose text is longer than `max` bytes.
+fn long_field(fields: &Map<String, Value>, max: usize) -> Option<(String, usize)> {
+    fn walk(v: &Value, max: usize) -> Option<(String, usize)> {
+        match v {
+            Value::String(s) if s.len() > max => Some((String::new(), s.len())),
+            Value::Array(items) => items.iter().find_map(|i| walk(i, max)),
+            Value::Object(m) => long_field(m, max),
+            _ => None,
+        }
+    }
+    fields.iter().find_map(|(k, v)| {
+        walk(v, max).map(|(inner, n)| {
+            if inner.is_empty() {
+                (k.clone(), n)
+            } else {
+                (format!("{k}.{inner}"), n)
+            }
+        })
+    })
 }
 
 /// The first of `keys` that holds a parseable time.

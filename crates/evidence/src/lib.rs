@@ -42,7 +42,7 @@ mod windows;
 pub use error::{EvidenceError, Location, MappingError};
 pub use event::{Event, Format, LogSource, Origin, UnknownFormat};
 pub use mapping::{BUILTIN_DATA, Mappings};
-pub use options::{ArchiveLimits, ReadOptions};
+pub use options::{ArchiveLimits, DEFAULT_MAX_LINE_BYTES, MAX_JSON_DEPTH, ReadOptions};
 pub use read::{read_paths, read_reader};
 pub use report::{FileReport, ReadReport};
 pub use sniff::sniff;

@@ -8,6 +8,13 @@ use std::sync::Arc;
 use crate::event::Format;
 use crate::mapping::Mappings;
 
+/// The default [`ReadOptions::max_line_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
+
+/// The deepest JSON nesting the parser supports (serde_json's recursion limit), and the
+/// default and largest [`ReadOptions::max_json_depth`].
+pub const MAX_JSON_DEPTH: usize = 128;
+
 /// How to read evidence.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
@@ -31,6 +38,28 @@ pub struct ReadOptions {
     pub max_errors_kept: usize,
     /// Field mapping and log-source routing tables.
     pub mappings: Arc<Mappings>,
+    /// Longest line of a text format kept, in bytes (default 16 MiB). A longer line is
+    /// skipped, counted as `line too long` in its file's report with its number and length,
+    /// and reading goes on at the next line; memory never holds more than this per line.
+    pub max_line_bytes: usize,
+    /// Longest value of one event field, in bytes (default 4 MiB). An event with a longer
+    /// value is skipped, counted as `field too long` with the field's name and length (not
+    /// truncated: a cut value could match, or fail to match, what the whole would not).
+    pub max_field_bytes: usize,
+    /// Deepest nesting of objects and arrays in a JSON record (default 128, which is also
+    /// the most the JSON parser allows). A deeper record is skipped, counted as `JSON nested
+    /// too deep` ("nesting deeper than N"), and the next one is read.
+    pub max_json_depth: usize,
+    /// Largest object in a JSON document that is not JSON Lines (pretty-printed or an array),
+    /// in bytes (default 64 MiB). An object still open past it ends that file with
+    /// `JSON object too large` (the rest cannot be re-synchronised).
+    pub max_object_bytes: usize,
+    /// Read files reached through symbolic links that point outside the directory being
+    /// walked (default false: they are reported as not followed, with the target, and not
+    /// read, so a planted link cannot pull `/etc/shadow` or another case's evidence into
+    /// this one). Links to directories are never followed. A path named on the command line
+    /// is read whatever it is.
+    pub follow_links_outside_root: bool,
 }
 
 impl Default for ReadOptions {
@@ -43,13 +72,19 @@ impl Default for ReadOptions {
             evtx_recover_records: true,
             max_errors_kept: 10,
             mappings: Mappings::builtin(),
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_field_bytes: 4 << 20,
+            max_json_depth: MAX_JSON_DEPTH,
+            max_object_bytes: 64 << 20,
+            follow_links_outside_root: false,
         }
     }
 }
 
 /// Limits on decompressed data, per top-level evidence file. Exceeding one stops reading
 /// that archive member or stream, with an error in its report; memory use never follows the
-/// decompressed size.
+/// decompressed size. Defaults: 8 GiB per member, 32 GiB per evidence file, ratio 250:1
+/// checked after 8 MiB, archives nested 4 deep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArchiveLimits {
     /// Bytes one archive member or gzip stream may decompress to.

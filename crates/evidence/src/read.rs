@@ -38,7 +38,7 @@ pub fn read_paths<P: AsRef<Path>>(
 ) -> ReadReport {
     let mut jobs = Vec::new();
     for p in paths {
-        source::walk(p.as_ref(), &mut jobs);
+        source::walk(p.as_ref(), &mut jobs, opts.follow_links_outside_root);
     }
     let threads = match opts.threads {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),

@@ -37,9 +37,11 @@ pub(crate) enum Job {
 }
 
 /// Expands `path` into jobs: a file, or every regular file under a directory (recursively,
-/// in name order). Symbolic links to directories are not followed (no loops); other special
+/// in name order). Symbolic links to directories are not followed (no loops); links to
+/// files outside the directory `path` (after resolving every link) are reported and not
+/// read unless `follow_outside` (`ReadOptions::follow_links_outside_root`); other special
 /// files (FIFOs, devices) are reported, not read, since reading them could block forever.
-pub(crate) fn walk(path: &Path, jobs: &mut Vec<Job>) {
+pub(crate) fn walk(path: &Path, jobs: &mut Vec<Job>, follow_outside: bool) {
     let display: Arc<str> = path.to_string_lossy().into();
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -57,7 +59,13 @@ pub(crate) fn walk(path: &Path, jobs: &mut Vec<Job>) {
             display,
         });
     } else if meta.is_dir() {
-        walk_dir(path, jobs);
+        // The root links are judged against; `None` (cannot resolve it) refuses every link.
+        let root = if follow_outside {
+            None
+        } else {
+            Some(std::fs::canonicalize(path).ok())
+        };
+        walk_dir(path, jobs, root.as_ref().map(Option::as_deref));
     } else {
         jobs.push(Job::Error(failed(EvidenceError::Open {
             path: display,
@@ -66,7 +74,9 @@ pub(crate) fn walk(path: &Path, jobs: &mut Vec<Job>) {
     }
 }
 
-fn walk_dir(dir: &Path, jobs: &mut Vec<Job>) {
+/// `root`: `Some` when links must stay inside the walked directory (its resolved path, if it
+/// could be resolved); `None` when links to files are followed wherever they point.
+fn walk_dir(dir: &Path, jobs: &mut Vec<Job>, root: Option<Option<&Path>>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
@@ -101,12 +111,21 @@ fn walk_dir(dir: &Path, jobs: &mut Vec<Job>) {
             }
         };
         if lmeta.is_dir() {
-            walk_dir(&p, jobs);
+            walk_dir(&p, jobs, root);
         } else if lmeta.is_file() {
             jobs.push(Job::File { path: p, display });
         } else if lmeta.file_type().is_symlink() {
             match std::fs::metadata(&p) {
-                Ok(m) if m.is_file() => jobs.push(Job::File { path: p, display }),
+                Ok(m) if m.is_file() => match outside(&p, root) {
+                    Some(target) => jobs.push(Job::Error(failed(EvidenceError::Open {
+                        path: display,
+                        source: io::Error::other(format!(
+                            "symbolic link to {target}, outside the evidence directory, \
+                             not followed (limit follow_links_outside_root)"
+                        )),
+                    }))),
+                    None => jobs.push(Job::File { path: p, display }),
+                },
                 Ok(m) if m.is_dir() => jobs.push(Job::Error(failed(EvidenceError::Open {
                     path: display,
                     source: io::Error::other("symbolic link to a directory, not followed"),
@@ -127,6 +146,38 @@ fn walk_dir(dir: &Path, jobs: &mut Vec<Job>) {
             })));
         }
     }
+}
+
+/// The target of link `p`, shown safely, when it resolves outside `root` (see [`walk_dir`]).
+fn outside(p: &Path, root: Option<Option<&Path>>) -> Option<String> {
+    let root = root?;
+    let target = std::fs::canonicalize(p).ok();
+    match (root, &target) {
+        (Some(r), Some(t)) if t.starts_with(r) => None,
+        _ => Some(match target {
+            Some(t) => safe_name(&t.to_string_lossy()),
+            None => "an unresolvable target".into(),
+        }),
+    }
+}
+
+/// A name from the evidence (a link target, an archive member) fit to print: control
+/// characters (newlines, terminal escapes) are escaped, so a hostile name cannot forge
+/// report lines or rewrite the terminal. Member names are only ever shown, never used as a
+/// path to write to, so `..` and absolute names are harmless and kept as they are.
+pub(crate) fn safe_name(name: &str) -> String {
+    if !name.chars().any(char::is_control) {
+        return name.to_string();
+    }
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn failed(err: EvidenceError) -> FileReport {
@@ -506,10 +557,10 @@ impl Source<'_, '_> {
             if member.is_dir() {
                 continue;
             }
-            let mname = match member.name() {
+            let mname = safe_name(&match member.name() {
                 Ok(n) => n.into_owned(),
                 Err(_) => String::from_utf8_lossy(member.name_raw()).into_owned(),
-            };
+            });
             let p: Arc<str> = format!("{display}!{mname}").into();
             if member.encrypted() {
                 self.reports.push(failed_at(
@@ -793,6 +844,12 @@ mod tests {
             budget: &budget,
         };
         assert_eq!(r.read_to_end(&mut Vec::new()).unwrap(), 10);
+    }
+
+    #[test]
+    fn hostile_names_are_shown_safely() {
+        assert_eq!(safe_name("../../etc/passwd"), "../../etc/passwd");
+        assert_eq!(safe_name("a\nb\u{1b}[31mc\r"), "a\\nb\\u{1b}[31mc\\r");
     }
 
     #[test]

@@ -638,3 +638,122 @@ fn directory_walk_does_not_follow_directory_links() {
         "{report}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn links_out_of_the_evidence_directory_are_refused_unless_allowed() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("secret.jsonl"),
+        "{\"k\": \"outside\"}\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.jsonl"), "{\"k\": 1}\n").unwrap();
+    std::fs::write(dir.path().join("b.jsonl"), "{\"k\": 2}\n").unwrap();
+    // A link inside the directory is read; one pointing out of it is not, by default.
+    std::os::unix::fs::symlink(dir.path().join("a.jsonl"), dir.path().join("inside.jsonl"))
+        .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.jsonl"),
+        dir.path().join("planted.jsonl"),
+    )
+    .unwrap();
+    let (events, report) = read(&[dir.path()], &ReadOptions::default());
+    assert_eq!(events.len(), 3, "{report}");
+    assert!(events.iter().all(|e| e.fields["k"] != "outside"));
+    let refused: Vec<String> = report
+        .files
+        .iter()
+        .flat_map(|f| f.errors.iter().map(ToString::to_string))
+        .collect();
+    assert_eq!(refused.len(), 1, "{report}");
+    assert!(
+        refused[0].contains("planted.jsonl")
+            && refused[0].contains("outside the evidence directory")
+            && refused[0].contains("follow_links_outside_root"),
+        "{}",
+        refused[0]
+    );
+    // Allowed by the limit: read.
+    let opts = ReadOptions {
+        follow_links_outside_root: true,
+        ..ReadOptions::default()
+    };
+    let (events, report) = read(&[dir.path()], &opts);
+    assert_eq!(events.len(), 4, "{report}");
+    // A link named on the command line is the analyst's choice: read.
+    let (events, _) = read(
+        &[&dir.path().join("planted.jsonl")],
+        &ReadOptions::default(),
+    );
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn record_limits_skip_with_a_reason_and_go_on() {
+    let run = |input: &[u8], opts: &ReadOptions| {
+        let mut events = Vec::new();
+        let report = read_reader("t.jsonl", input, opts, |b| events.extend(b));
+        (events, report)
+    };
+    // 10,000 levels deep: skipped with the reason, the next line is read.
+    let deep = format!(
+        "{{\"a\": {}1{}}}\n{{\"ok\": 1}}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let (events, report) = run(deep.as_bytes(), &ReadOptions::default());
+    assert_eq!(events.len(), 1, "{report}");
+    assert_eq!(events[0].fields["ok"], 1);
+    assert_eq!(
+        report.skipped_by_reason()["JSON nested too deep"],
+        1,
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("nesting deeper than 128"),
+        "{report}"
+    );
+    // A lower depth is configurable and checked before parsing.
+    let opts = ReadOptions {
+        max_json_depth: 2,
+        ..ReadOptions::default()
+    };
+    let (events, report) = run(
+        b"{\"a\": {\"b\": {\"c\": 1}}}\n{\"a\": {\"b\": \"{{{{\"}}\n",
+        &opts,
+    );
+    assert_eq!(events.len(), 1, "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("nesting deeper than 2 (max_json_depth)"),
+        "{report}"
+    );
+    // A field over max_field_bytes skips its record, named; the others are read.
+    let opts = ReadOptions {
+        max_field_bytes: 16,
+        ..ReadOptions::default()
+    };
+    let (events, report) = run(
+        b"{\"short\": \"x\"}\n{\"n\": {\"long\": \"0123456789abcdefXYZ\"}}\n{\"short\": \"y\"}\n",
+        &opts,
+    );
+    assert_eq!(events.len(), 2, "{report}");
+    assert_eq!(report.skipped_by_reason()["field too long"], 1);
+    let text = report.to_string();
+    assert!(
+        text.contains("field 'n.long' is 19 bytes, more than 16 (max_field_bytes)"),
+        "{text}"
+    );
+    // Lines: a low max_line_bytes makes an ordinary line too long.
+    let opts = ReadOptions {
+        max_line_bytes: 10,
+        ..ReadOptions::default()
+    };
+    let (events, report) = run(b"{\"k\": 1}\n{\"k\": \"long enough\"}\n{\"k\": 3}\n", &opts);
+    assert_eq!(events.len(), 2, "{report}");
+    assert_eq!(report.skipped_by_reason()["line too long"], 1);
+    assert!(report.to_string().contains("(max_line_bytes)"), "{report}");
+}

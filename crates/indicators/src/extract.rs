@@ -185,7 +185,11 @@ impl Extracted {
             return;
         }
         let t = raw.trim();
-        if t.len() > 10 && t[..10].eq_ignore_ascii_case("\\registry\\") {
+        // `get`: the 10th byte may fall inside a multi-byte character (fuzzing found it).
+        if t.len() > 10
+            && t.get(..10)
+                .is_some_and(|p| p.eq_ignore_ascii_case("\\registry\\"))
+        {
             self.push(K::RegistryKey, t, field);
             return;
         }
@@ -675,7 +679,11 @@ impl StixBuilder {
             Role::Sha512 => self.hash(K::Sha512, t),
             Role::Imphash => {}
             Role::FilePath | Role::FileName => {
-                if t.len() > 10 && t[..10].eq_ignore_ascii_case("\\registry\\") {
+                // `get`: the 10th byte may fall inside a multi-byte character (fuzzing found it).
+                if t.len() > 10
+                    && t.get(..10)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("\\registry\\"))
+                {
                     self.simple("windows-registry-key", "key", t);
                 } else {
                     self.file(t);
@@ -936,6 +944,16 @@ mod tests {
             "registry-key",
             "hkey_local_machine\\software\\microsoft\\windows\\currentversion\\run"
         ));
+    }
+
+    #[test]
+    fn object_name_with_a_multibyte_character_at_byte_ten() {
+        // Found by the `evtx` fuzz target: the `\REGISTRY\` prefix test sliced a path
+        // inside a character.
+        let x = Extractor::default();
+        let e = event(json!({"ObjectName": "\\registr\u{5700}\\x.exe"}));
+        let v = found(&x, &e);
+        assert!(!v.iter().any(|o| o.0 == "registry-key"), "{v:?}");
     }
 
     #[test]

@@ -66,9 +66,21 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The authenticated user, or `None` when the request carries no valid credential. Store
-/// errors count as "not authenticated" and are logged: failing closed.
+/// errors count as "not authenticated" and are logged (never the credential): failing
+/// closed. A credential that is present but wrong (or an `Authorization` header that cannot
+/// be read) counts as a failed authentication of the client, and of the user name for HTTP
+/// Basic ([`crate::limit`]).
 pub async fn principal(state: &SharedState, headers: &HeaderMap) -> Option<Principal> {
-    let cred = credential(headers)?;
+    let Some(cred) = credential(headers) else {
+        if headers.contains_key(AUTHORIZATION) {
+            failed(state, None);
+        }
+        return None;
+    };
+    let user = match &cred {
+        Credential::Basic(u, _) => Some(u.clone()),
+        _ => None,
+    };
     let result = state
         .pool
         .run(move |s| match cred {
@@ -78,12 +90,25 @@ pub async fn principal(state: &SharedState, headers: &HeaderMap) -> Option<Princ
         })
         .await;
     match result {
-        Ok(p) => p,
+        Ok(Some(p)) => Some(p),
+        Ok(None) => {
+            failed(state, user.as_deref());
+            None
+        }
         Err(e) => {
             eprintln!("tiaki serve: authentication: {e}");
             None
         }
     }
+}
+
+/// Counts a failed authentication of the current client (and `user`).
+pub fn failed(state: &SharedState, user: Option<&str>) {
+    state.limits.auth_failed(
+        crate::limit::current_client(),
+        user,
+        std::time::Instant::now(),
+    );
 }
 
 #[cfg(test)]

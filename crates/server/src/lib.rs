@@ -17,6 +17,24 @@
 //! Authentication ([`auth`]) is the same everywhere: a bearer token, HTTP Basic with a token as
 //! the password (what TAXII clients send), or the console's session cookie.
 //!
+//! # Hardening shared by the three trees
+//!
+//! Layers around the whole router, outermost first:
+//!
+//! * [`security_headers`] on every response, errors and static files included:
+//!   Content-Security-Policy, `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`,
+//!   `Referrer-Policy: no-referrer`, `Cache-Control: no-store` unless the handler chose
+//!   otherwise (static files: `no-cache`), and `Strict-Transport-Security` when the server runs
+//!   behind TLS (`secure_cookies`).
+//! * [`limit::middleware`]: the per-client request rate and the failed-authentication block
+//!   (429 with `Retry-After`, in each tree's error format).
+//! * The request body limit (`max_body`): 413 from every extractor, in each tree's format.
+//!
+//! A path no route knows is a 404 in the format of its tree ([`not_found`]).
+//!
+//! Serve the router with `into_make_service_with_connect_info::<SocketAddr>()` ([`serve`]
+//! does) so that the limits are per client.
+//!
 //! # Why a pool of SQLite connections behind `spawn_blocking`
 //!
 //! rusqlite is synchronous. Each request borrows one of a few connections on the blocking
@@ -26,15 +44,23 @@
 pub mod api;
 pub mod auth;
 pub mod console;
+pub mod limit;
 pub mod taxii;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use tiaki_store::CaseStore;
 
 /// How the server runs.
@@ -48,8 +74,23 @@ pub struct ServerConfig {
     pub max_body: usize,
     /// SQLite connections in the pool.
     pub connections: usize,
-    /// Set the `Secure` attribute on the session cookie (serve behind TLS).
+    /// Set the `Secure` attribute on the session cookie and send `Strict-Transport-Security`
+    /// (serve behind TLS).
     pub secure_cookies: bool,
+    /// Requests per second each client may sustain (its bucket's refill rate); 0: no limit.
+    pub rate_per_sec: u32,
+    /// Requests a client may send at once above the sustained rate (the bucket's size).
+    pub rate_burst: u32,
+    /// Failed authentications from one client, or for one user name, within `auth_window`
+    /// before its credentials are refused (429) until the window ends; 0: no limit.
+    pub auth_failures: u32,
+    /// The window failed authentications are counted over, from the first one.
+    pub auth_window: Duration,
+    /// The most clients (and user names) each limiter tracks; the least recently seen go.
+    pub limit_clients: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (the rightmost address that
+    /// is not one of them); requests from anyone else are keyed by their TCP peer.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +101,12 @@ impl Default for ServerConfig {
             max_body: 10 * 1024 * 1024,
             connections: 4,
             secure_cookies: false,
+            rate_per_sec: 20,
+            rate_burst: 200,
+            auth_failures: 10,
+            auth_window: Duration::from_secs(300),
+            limit_clients: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -121,26 +168,76 @@ pub struct AppState {
     pub config: ServerConfig,
     /// Connections to the case store.
     pub pool: Arc<StorePool>,
+    /// The request and failed-authentication limits.
+    pub limits: limit::Limits,
 }
 
 /// Shared state handle.
 pub type SharedState = Arc<AppState>;
 
-/// The whole application: console, API and TAXII, with the request size limit.
+/// The whole application: console, API and TAXII, with the request size limit, the rate
+/// limits and the security headers. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` for per-client limits.
 pub fn router(state: SharedState) -> Router {
     let limit = state.config.max_body;
     Router::new()
         .merge(taxii::routes())
         .merge(api::routes())
         .merge(console::routes())
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            limit::middleware,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            Arc::clone(&state),
+            security_headers,
+        ))
         .with_state(state)
+}
+
+/// A path no route knows: a TAXII error under `/taxii2/`, the console's 404 page elsewhere
+/// (the API answers its own 404s).
+pub async fn not_found(State(st): State<SharedState>, uri: Uri) -> Response {
+    if uri.path().starts_with(taxii::DISCOVERY_PATH) {
+        taxii::TaxiiError::not_found("resource").into_response()
+    } else {
+        console::plain_error(&st, StatusCode::NOT_FOUND, "There is no such page.")
+    }
+}
+
+/// The `Strict-Transport-Security` value sent when the server runs behind TLS (one year).
+pub const HSTS: &str = "max-age=31536000";
+
+/// Adds the security headers to every response (see the module documentation).
+pub async fn security_headers(State(st): State<SharedState>, mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(console::CSP),
+    );
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !h.contains_key(CACHE_CONTROL) {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if st.config.secure_cookies {
+        h.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
+    r
 }
 
 /// Opens the store and builds the state.
 pub fn state(config: ServerConfig) -> Result<SharedState, ServerError> {
     let pool = Arc::new(StorePool::open(&config.db, config.connections)?);
-    Ok(Arc::new(AppState { config, pool }))
+    let limits = limit::Limits::new(&config);
+    Ok(Arc::new(AppState {
+        config,
+        pool,
+        limits,
+    }))
 }
 
 /// Binds `addr` and serves until Ctrl-C. `on_ready` gets the bound address (port 0 picks one).
@@ -152,10 +249,13 @@ pub async fn serve(
     let app = router(state(config)?);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -170,7 +170,9 @@ impl Server {
                 let app = tiaki_server::router(tiaki_server::state(config).unwrap());
                 let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(l.local_addr().unwrap()).unwrap();
-                axum::serve(l, app).await.unwrap();
+                axum::serve(l, app.into_make_service_with_connect_info::<SocketAddr>())
+                    .await
+                    .unwrap();
             });
         });
         let addr = rx.recv().unwrap();

@@ -61,6 +61,7 @@ fn start() -> Server {
         max_body: MAX_BODY,
         connections: 2,
         secure_cookies: false,
+        ..Default::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -72,7 +73,14 @@ fn start() -> Server {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    rt.spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     Server {
         base: format!("http://{addr}/taxii2/"),
         token,

@@ -10,6 +10,7 @@
 //! The Python interpreter comes from `TIAKI_INTEROP_PYTHON` (set up by
 //! `scripts/interop-env.sh`); without it the test fails, it never skips silently.
 
+use std::net::SocketAddr;
 use std::process::Command;
 
 use serde_json::Value;
@@ -66,6 +67,7 @@ fn taxii2_client_check_passes_twice() {
         max_body: 1024 * 1024,
         connections: 2,
         secure_cookies: false,
+        ..Default::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -77,7 +79,14 @@ fn taxii2_client_check_passes_twice() {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    rt.spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
 
     for run in 1..=2 {
         let report = dir.path().join(format!("report-{run}.json"));

@@ -14,10 +14,10 @@ use crate::modifier::PlaceholderSource;
 use crate::rule::{
     Detection, LogSource, RuleMeta, parse_detection, parse_logsource, parse_meta, text_of,
 };
-use crate::yaml::{Node, NodeKind, Scalar, parse_documents};
+use crate::yaml::{Node, NodeKind, Scalar, YamlLimits, parse_documents_limited};
 
 /// What to do with `%placeholders%` of `expand` items.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Values for each placeholder name (each value may use wildcards).
     pub placeholders: HashMap<String, Vec<String>>,
@@ -25,6 +25,25 @@ pub struct LoadOptions {
     /// matches nothing) and the rule is loaded with a warning; if false (the
     /// specification's rule) the rule is rejected.
     pub unresolved_placeholders_match_nothing: bool,
+    /// Bounds on each YAML document (aliases, nodes after expansion): a file past one is
+    /// refused with an error naming the limit, and the other files load.
+    pub yaml_limits: YamlLimits,
+    /// Largest compiled size of one `|re` regular expression, in bytes (default
+    /// [`crate::matchers::DEFAULT_REGEX_SIZE_LIMIT`], 16 MiB). A larger one refuses its rule
+    /// ("regular expression … cannot be compiled: … size limit", see
+    /// [`crate::RuleSet::compile_regexes`]).
+    pub regex_size_limit: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            placeholders: HashMap::new(),
+            unresolved_placeholders_match_nothing: false,
+            yaml_limits: YamlLimits::default(),
+            regex_size_limit: crate::matchers::DEFAULT_REGEX_SIZE_LIMIT,
+        }
+    }
 }
 
 impl PlaceholderSource for LoadOptions {
@@ -34,6 +53,10 @@ impl PlaceholderSource for LoadOptions {
 
     fn unresolved_is_empty(&self) -> bool {
         self.unresolved_placeholders_match_nothing
+    }
+
+    fn regex_size_limit(&self) -> usize {
+        self.regex_size_limit
     }
 }
 
@@ -136,13 +159,18 @@ impl Collection {
     /// Loads every document of one Sigma file. `origin` names the file in
     /// errors. Returns the number of documents loaded without error.
     pub fn add_source(&mut self, origin: &str, text: &str) -> usize {
-        let docs = match parse_documents(text) {
+        let docs = match parse_documents_limited(text, &self.options.yaml_limits) {
             Ok(d) => d,
             Err(e) => {
+                let what = if e.limit {
+                    "YAML refused"
+                } else {
+                    "YAML syntax error"
+                };
                 self.errors.push(RuleError::at(
                     origin,
                     Some(e.pos),
-                    format!("YAML syntax error: {}", e.message),
+                    format!("{what}: {}", e.message),
                 ));
                 return 0;
             }
@@ -374,4 +402,47 @@ fn unresolved_placeholders(root: &Node, opts: &LoadOptions) -> Vec<String> {
         walk(d, false, opts, &mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    const RULE: &str = "title: ok\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|re: '\\w{50}x'\n  condition: sel\n";
+
+    #[test]
+    fn alias_bomb_refuses_its_file_only() {
+        let mut bomb = crate::yaml::tests::billion_laughs();
+        bomb.push_str("title: bomb\n");
+        let mut col = Collection::new(LoadOptions::default());
+        assert_eq!(col.add_source("bomb.yml", &bomb), 0);
+        assert_eq!(col.add_source("ok.yml", RULE), 1);
+        assert_eq!(col.errors().len(), 1);
+        let e = &col.errors()[0];
+        assert_eq!(e.origin, "bomb.yml");
+        assert!(
+            e.reason.starts_with("YAML refused:") && e.reason.contains("max_yaml_nodes"),
+            "{}",
+            e.reason
+        );
+    }
+
+    #[test]
+    fn regex_size_limit_is_configurable() {
+        let mut col = Collection::new(LoadOptions::default());
+        col.add_source("ok.yml", RULE);
+        assert!(col.compile().ruleset.compile_regexes().is_empty());
+        let mut col = Collection::new(LoadOptions {
+            regex_size_limit: 100,
+            ..LoadOptions::default()
+        });
+        col.add_source("ok.yml", RULE);
+        let errors = col.compile().ruleset.compile_regexes();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].reason.contains("size limit"),
+            "{}",
+            errors[0].reason
+        );
+    }
 }

@@ -168,6 +168,7 @@ pub struct LazyRegex {
     /// The pattern with `\w \d \s \b` and their negations made ASCII.
     engine_pattern: String,
     flags: ReFlags,
+    size_limit: usize,
     compiled: OnceLock<Result<regex::Regex, String>>,
 }
 
@@ -177,13 +178,15 @@ impl Clone for LazyRegex {
             pattern: self.pattern.clone(),
             engine_pattern: self.engine_pattern.clone(),
             flags: self.flags,
+            size_limit: self.size_limit,
             compiled: OnceLock::new(),
         }
     }
 }
 
-/// Size limit for one compiled regex.
-const REGEX_SIZE_LIMIT: usize = 1 << 24;
+/// The default size limit of one compiled regex, in bytes (16 MiB; see
+/// [`crate::LoadOptions::regex_size_limit`]).
+pub const DEFAULT_REGEX_SIZE_LIMIT: usize = 1 << 24;
 
 impl LazyRegex {
     /// Checks the syntax of `pattern` (the `regex` crate's dialect, which
@@ -201,8 +204,17 @@ impl LazyRegex {
             pattern: pattern.to_string(),
             engine_pattern,
             flags,
+            size_limit: DEFAULT_REGEX_SIZE_LIMIT,
             compiled: OnceLock::new(),
         })
+    }
+
+    /// The same regex with another compiled-size limit, in bytes: compiling a larger one
+    /// fails with the `regex` crate's "exceeds size limit" error, which refuses its rule.
+    pub fn with_size_limit(mut self, bytes: usize) -> LazyRegex {
+        self.size_limit = bytes;
+        self.compiled = OnceLock::new();
+        self
     }
 
     /// The pattern as written.
@@ -224,7 +236,7 @@ impl LazyRegex {
                     .case_insensitive(self.flags.ignore_case)
                     .multi_line(self.flags.multi_line)
                     .dot_matches_new_line(self.flags.dot_all)
-                    .size_limit(REGEX_SIZE_LIMIT)
+                    .size_limit(self.size_limit)
                     .build()
                     .map_err(|e| e.to_string())
             })

@@ -253,6 +253,11 @@ pub trait PlaceholderSource {
     /// True if unknown placeholders should expand to no value (the item
     /// then matches nothing) instead of rejecting the rule.
     fn unresolved_is_empty(&self) -> bool;
+    /// Largest compiled size of a `|re` regular expression, in bytes (the rule-loading
+    /// limit, carried here because parsing reaches it through this trait).
+    fn regex_size_limit(&self) -> usize {
+        crate::matchers::DEFAULT_REGEX_SIZE_LIMIT
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -449,7 +454,9 @@ pub(crate) fn process(
                 dot_all: mods.contains(&ReDotAll),
             };
             match crate::matchers::LazyRegex::new(&value.to_text(), flags) {
-                Ok(re) => out.push(vec![ValueTest::Regex(re)]),
+                Ok(re) => out.push(vec![ValueTest::Regex(
+                    re.with_size_limit(placeholders.regex_size_limit()),
+                )]),
                 Err(e) => return verr(format!("invalid regular expression: {e}")),
             }
             continue;

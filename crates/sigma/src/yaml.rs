@@ -145,6 +145,33 @@ pub struct YamlError {
     pub pos: Pos,
     /// What is wrong.
     pub message: String,
+    /// True when the text is valid YAML refused by a [`YamlLimits`] bound (an alias bomb),
+    /// not a syntax error.
+    pub limit: bool,
+}
+
+/// Bounds on one YAML document, against alias bombs ("billion laughs": anchors that
+/// reference each other so that a few lines expand to billions of nodes). Aliases are
+/// expanded into copies in the tree, so the count of nodes *after* expansion is what is
+/// bounded; it is checked before each copy is made, so memory never follows the expansion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YamlLimits {
+    /// Aliases (`*name`) one document may use (default 1,000). Past it the document (and
+    /// its file) is refused with an error naming `max_yaml_aliases`.
+    pub max_aliases: u64,
+    /// Nodes (scalars, lists, mappings) one document may hold once its aliases are expanded
+    /// (default 100,000; the largest SigmaHQ rule has a few thousand). Past it the file is
+    /// refused with an error naming `max_yaml_nodes`.
+    pub max_nodes: u64,
+}
+
+impl Default for YamlLimits {
+    fn default() -> Self {
+        YamlLimits {
+            max_aliases: 1_000,
+            max_nodes: 100_000,
+        }
+    }
 }
 
 /// One YAML document of a multi-document stream.
@@ -156,13 +183,26 @@ pub struct Document {
     pub line: usize,
 }
 
-/// Parses every document of a YAML stream.
+/// Parses every document of a YAML stream, within the default [`YamlLimits`].
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
-    let mut builder = TreeBuilder::default();
+    parse_documents_limited(text, &YamlLimits::default())
+}
+
+/// Parses every document of a YAML stream; a document past one of `limits` is refused
+/// (the error has `limit` set and names the limit).
+pub fn parse_documents_limited(
+    text: &str,
+    limits: &YamlLimits,
+) -> Result<Vec<Document>, YamlError> {
+    let mut builder = TreeBuilder {
+        limits: *limits,
+        ..TreeBuilder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, true).map_err(|e| YamlError {
         pos: (*e.marker()).into(),
         message: e.info().to_string(),
+        limit: false,
     })?;
     if let Some(err) = builder.error {
         return Err(err);
@@ -170,37 +210,76 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     Ok(builder.docs)
 }
 
+/// A collection being built: its position, anchor, items, and the document's node count
+/// when it started (so its size, aliases expanded, is known when it ends).
 enum Frame {
-    Seq(Pos, usize, Vec<Node>),
-    Map(Pos, usize, Vec<(Node, Node)>, Option<Node>),
+    Seq(Pos, usize, Vec<Node>, u64),
+    Map(Pos, usize, Vec<(Node, Node)>, Option<Node>, u64),
 }
 
 #[derive(Default)]
 struct TreeBuilder {
     docs: Vec<Document>,
     stack: Vec<Frame>,
-    anchors: std::collections::HashMap<usize, Node>,
+    /// Anchored nodes and their sizes in nodes (aliases inside them expanded).
+    anchors: std::collections::HashMap<usize, (Node, u64)>,
     doc_line: usize,
     error: Option<YamlError>,
+    limits: YamlLimits,
+    /// Nodes in the current document, aliases expanded.
+    nodes: u64,
+    /// Aliases used in the current document.
+    aliases: u64,
+    /// A limit was passed: the rest of the stream is ignored.
+    stopped: bool,
 }
 
 impl TreeBuilder {
-    fn push_value(&mut self, node: Node, anchor: usize) {
+    /// Counts `n` more nodes in the document; false (with the error recorded) past the limit.
+    fn count(&mut self, n: u64, pos: Pos) -> bool {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > self.limits.max_nodes {
+            self.refuse(
+                pos,
+                format!(
+                    "the document expands to more than {} nodes (max_yaml_nodes); \
+                     aliases referencing each other (an alias bomb)?",
+                    self.limits.max_nodes
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn refuse(&mut self, pos: Pos, message: String) {
+        self.error.get_or_insert(YamlError {
+            pos,
+            message,
+            limit: true,
+        });
+        self.stopped = true;
+        self.stack.clear();
+        self.anchors.clear();
+    }
+
+    fn push_value(&mut self, node: Node, anchor: usize, size: u64) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.docs.push(Document {
                 root: node,
                 line: self.doc_line,
             }),
-            Some(Frame::Seq(_, _, items)) => items.push(node),
-            Some(Frame::Map(_, _, entries, pending)) => match pending.take() {
+            Some(Frame::Seq(_, _, items, _)) => items.push(node),
+            Some(Frame::Map(_, _, entries, pending, _)) => match pending.take() {
                 None => {
                     if !matches!(node.kind, NodeKind::Scalar(_)) {
                         self.error.get_or_insert(YamlError {
                             pos: node.pos,
                             message: "mapping keys must be scalars".into(),
+                            limit: false,
                         });
                     }
                     let text = node.key_text();
@@ -208,6 +287,7 @@ impl TreeBuilder {
                         self.error.get_or_insert(YamlError {
                             pos: node.pos,
                             message: format!("duplicate key '{}'", text.unwrap_or_default()),
+                            limit: false,
                         });
                     }
                     *pending = Some(node);
@@ -250,10 +330,20 @@ fn resolve_plain(text: &str) -> Scalar {
 
 impl MarkedEventReceiver for TreeBuilder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.stopped {
+            return;
+        }
         let pos: Pos = mark.into();
         match ev {
-            Event::DocumentStart => self.doc_line = pos.line,
+            Event::DocumentStart => {
+                self.doc_line = pos.line;
+                self.nodes = 0;
+                self.aliases = 0;
+            }
             Event::Scalar(text, style, anchor, tag) => {
+                if !self.count(1, pos) {
+                    return;
+                }
                 let scalar = match (style, tag) {
                     (TScalarStyle::Plain, None) => resolve_plain(&text),
                     _ => Scalar::Str(text),
@@ -264,38 +354,69 @@ impl MarkedEventReceiver for TreeBuilder {
                         pos,
                     },
                     anchor,
+                    1,
                 );
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(pos, anchor, Vec::new())),
+            Event::SequenceStart(anchor, _) => {
+                if self.count(1, pos) {
+                    let start = self.nodes;
+                    self.stack.push(Frame::Seq(pos, anchor, Vec::new(), start));
+                }
+            }
             Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map(pos, anchor, Vec::new(), None))
+                if self.count(1, pos) {
+                    let start = self.nodes;
+                    self.stack
+                        .push(Frame::Map(pos, anchor, Vec::new(), None, start));
+                }
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq(p, a, items)) => (
+                let (node, anchor, start) = match self.stack.pop() {
+                    Some(Frame::Seq(p, a, items, start)) => (
                         Node {
                             kind: NodeKind::Seq(items),
                             pos: p,
                         },
                         a,
+                        start,
                     ),
-                    Some(Frame::Map(p, a, entries, _)) => (
+                    Some(Frame::Map(p, a, entries, _, start)) => (
                         Node {
                             kind: NodeKind::Map(entries),
                             pos: p,
                         },
                         a,
+                        start,
                     ),
                     None => return,
                 };
-                self.push_value(node, anchor);
+                let size = self.nodes - start + 1;
+                self.push_value(node, anchor, size);
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().unwrap_or(Node {
-                    kind: NodeKind::Scalar(Scalar::Null),
-                    pos,
-                });
-                self.push_value(node, 0);
+                self.aliases += 1;
+                if self.aliases > self.limits.max_aliases {
+                    let max = self.limits.max_aliases;
+                    self.refuse(
+                        pos,
+                        format!("the document uses more than {max} aliases (max_yaml_aliases)"),
+                    );
+                    return;
+                }
+                let size = self.anchors.get(&id).map_or(1, |(_, n)| *n);
+                // Checked before the copy is made: memory never follows an alias bomb.
+                if !self.count(size, pos) {
+                    return;
+                }
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or(Node {
+                        kind: NodeKind::Scalar(Scalar::Null),
+                        pos,
+                    });
+                self.push_value(node, 0, size);
             }
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
@@ -303,7 +424,7 @@ impl MarkedEventReceiver for TreeBuilder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -343,6 +464,59 @@ mod tests {
         let err = parse_documents("a: 1\na: 2\n").unwrap_err();
         assert!(err.message.contains("duplicate key"), "{err:?}");
         assert_eq!(err.pos.line, 2);
+    }
+
+    /// A billion-laughs document: nine levels of nine aliases, 9^9 nodes once expanded.
+    pub(crate) fn billion_laughs() -> String {
+        let mut s = String::from("a0: &a0 [\"lol\"]\n");
+        for i in 1..=9 {
+            let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+            s.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        s
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_before_expanding() {
+        let t = std::time::Instant::now();
+        let err = parse_documents(&billion_laughs()).unwrap_err();
+        assert!(err.limit, "{err:?}");
+        assert!(err.message.contains("max_yaml_nodes"), "{}", err.message);
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        // Aliases are still fine in moderation, and expanded.
+        let docs = parse_documents("a: &x [1, 2]\nb: *x\n").unwrap();
+        assert_eq!(
+            docs[0].root.get("b").unwrap().type_name(),
+            docs[0].root.get("a").unwrap().type_name()
+        );
+        // Both limits are configurable.
+        let tight = YamlLimits {
+            max_aliases: 1,
+            max_nodes: 100,
+        };
+        let err = parse_documents_limited("a: &x 1\nb: *x\nc: *x\n", &tight).unwrap_err();
+        assert!(err.message.contains("max_yaml_aliases"), "{}", err.message);
+        let big: String = (0..60).map(|i| format!("k{i}: {i}\n")).collect();
+        let err = parse_documents_limited(&big, &tight).unwrap_err();
+        assert!(
+            err.message.contains("more than 100 nodes"),
+            "{}",
+            err.message
+        );
+        // Counts are per document.
+        let two = format!("{big}---\n{big}");
+        assert_eq!(
+            parse_documents_limited(
+                &two,
+                &YamlLimits {
+                    max_nodes: 200,
+                    ..tight
+                }
+            )
+            .unwrap()
+            .len(),
+            2
+        );
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub struct Principal {
     pub user: String,
     /// The user's role.
     pub role: Role,
+    /// A partner account: TAXII only, refused by the console and the JSON API.
+    pub partner: bool,
 }
 
 impl Principal {
@@ -85,6 +87,8 @@ pub struct User {
     pub created: String,
     /// Disabled users cannot authenticate.
     pub disabled: bool,
+    /// A partner account (TAXII only).
+    pub partner: bool,
 }
 
 /// A token as listed (never the secret).
@@ -159,21 +163,43 @@ impl CaseStore {
         self.conn
             .execute(
                 "INSERT INTO auth_users (name, role, created) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(name) DO UPDATE SET role = excluded.role",
+                 ON CONFLICT(name) DO UPDATE SET role = excluded.role,
+                   partner = CASE WHEN excluded.role = 'admin' THEN 0 ELSE partner END",
                 params![name, role.as_str(), now()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
     }
 
+    /// Marks a user as a partner account (TAXII only: the console and the JSON API refuse it)
+    /// or not. An admin cannot be a partner account.
+    pub fn set_user_partner(&mut self, name: &str, partner: bool) -> Result<()> {
+        if partner && self.user_role(name)?.is_some_and(|(r, _)| r == Role::Admin) {
+            return Err(StoreError::Invalid(format!(
+                "'{name}' is an admin; a partner account is read or write"
+            )));
+        }
+        self.set_user_flag(
+            name,
+            "UPDATE auth_users SET partner = ?2 WHERE name = ?1",
+            partner,
+        )
+    }
+
     /// Enables or disables a user (a disabled user's tokens and sessions stop working).
     pub fn set_user_disabled(&mut self, name: &str, disabled: bool) -> Result<()> {
+        self.set_user_flag(
+            name,
+            "UPDATE auth_users SET disabled = ?2 WHERE name = ?1",
+            disabled,
+        )
+    }
+
+    /// Runs `sql` (an UPDATE of one flag of user `?1` to `?2`); the user must exist.
+    fn set_user_flag(&mut self, name: &str, sql: &str, value: bool) -> Result<()> {
         let n = self
             .conn
-            .execute(
-                "UPDATE auth_users SET disabled = ?2 WHERE name = ?1",
-                params![name, disabled],
-            )
+            .execute(sql, params![name, value])
             .map_err(|e| self.err(e))?;
         if n == 0 {
             return Err(StoreError::NotFound {
@@ -188,7 +214,7 @@ impl CaseStore {
     pub fn users(&self) -> Result<Vec<User>> {
         let mut st = self
             .conn
-            .prepare("SELECT name, role, created, disabled FROM auth_users ORDER BY name")
+            .prepare("SELECT name, role, created, disabled, partner FROM auth_users ORDER BY name")
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([], |r| {
@@ -197,17 +223,19 @@ impl CaseStore {
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, bool>(3)?,
+                    r.get::<_, bool>(4)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (name, role, created, disabled) = row.map_err(|e| self.err(e))?;
+            let (name, role, created, disabled, partner) = row.map_err(|e| self.err(e))?;
             out.push(User {
                 name,
                 role: Role::parse(&role)?,
                 created,
                 disabled,
+                partner,
             });
         }
         Ok(out)
@@ -270,17 +298,17 @@ impl CaseStore {
             .map_err(|e| self.err(e))
     }
 
-    fn user_role(&self, user: &str) -> Result<Option<Role>> {
-        let role: Option<String> = self
+    fn user_role(&self, user: &str) -> Result<Option<(Role, bool)>> {
+        let row: Option<(String, bool)> = self
             .conn
             .query_row(
-                "SELECT role FROM auth_users WHERE name = ?1 AND disabled = 0",
+                "SELECT role, partner FROM auth_users WHERE name = ?1 AND disabled = 0",
                 [user],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        role.map(|r| Role::parse(&r)).transpose()
+        row.map(|(r, p)| Ok((Role::parse(&r)?, p))).transpose()
     }
 
     /// The user an API token belongs to, if the token is valid (issued, not revoked, user
@@ -307,7 +335,7 @@ impl CaseStore {
         if !same_hash(&presented, &stored) {
             return Ok(None);
         }
-        let Some(role) = self.user_role(&user)? else {
+        let Some((role, partner)) = self.user_role(&user)? else {
             return Ok(None);
         };
         self.conn
@@ -316,7 +344,11 @@ impl CaseStore {
                 params![id, now()],
             )
             .map_err(|e| self.err(e))?;
-        Ok(Some(Principal { user, role }))
+        Ok(Some(Principal {
+            user,
+            role,
+            partner,
+        }))
     }
 
     /// HTTP Basic as TAXII clients send it: the user name, and one of that user's tokens as
@@ -365,7 +397,11 @@ impl CaseStore {
         if !same_hash(&presented, &stored) {
             return Ok(None);
         }
-        Ok(self.user_role(&user)?.map(|role| Principal { user, role }))
+        Ok(self.user_role(&user)?.map(|(role, partner)| Principal {
+            user,
+            role,
+            partner,
+        }))
     }
 
     /// Ends a console session (logout).
@@ -488,14 +524,17 @@ mod tests {
         let ana = Principal {
             user: "ana".into(),
             role: Role::Write,
+            partner: false,
         };
         let reader = Principal {
             user: "reader".into(),
             role: Role::Read,
+            partner: true,
         };
         let root = Principal {
             user: "root".into(),
             role: Role::Admin,
+            partner: false,
         };
         assert_eq!(s.access(&ana, "c1").unwrap(), Access::default());
         let rw = Access {
@@ -522,5 +561,34 @@ mod tests {
         assert!(s.upsert_user("a b", Role::Read).is_err());
         assert!(Role::parse("owner").is_err());
         assert!(s.issue_token("nobody", "").is_err());
+    }
+
+    #[test]
+    fn partner_accounts_are_marked_on_every_credential() {
+        let mut s = store();
+        s.upsert_user("cert-au", Role::Read).unwrap();
+        s.set_user_partner("cert-au", true).unwrap();
+        let t = s.issue_token("cert-au", "taxii").unwrap();
+        assert!(s.authenticate_token(&t).unwrap().unwrap().partner);
+        assert!(
+            s.authenticate_basic("cert-au", &t)
+                .unwrap()
+                .unwrap()
+                .partner
+        );
+        let c = s.create_session("cert-au").unwrap();
+        assert!(s.authenticate_session(&c).unwrap().unwrap().partner);
+        assert!(
+            s.users()
+                .unwrap()
+                .iter()
+                .any(|u| u.name == "cert-au" && u.partner)
+        );
+        // An admin cannot be one; an unknown user is named.
+        s.upsert_user("root", Role::Admin).unwrap();
+        assert!(s.set_user_partner("root", true).is_err());
+        assert!(s.set_user_partner("nobody", true).is_err());
+        s.set_user_partner("cert-au", false).unwrap();
+        assert!(!s.authenticate_token(&t).unwrap().unwrap().partner);
     }
 }

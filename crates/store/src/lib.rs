@@ -45,6 +45,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "004_settings",
         include_str!("../migrations/004_settings.sql"),
     ),
+    (
+        "005_run_accounts",
+        include_str!("../migrations/005_run_accounts.sql"),
+    ),
+    (
+        "006_partner_users",
+        include_str!("../migrations/006_partner_users.sql"),
+    ),
 ];
 
 /// An open case store.

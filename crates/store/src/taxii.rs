@@ -275,6 +275,13 @@ impl CaseStore {
         if new.title.trim().is_empty() {
             return Err(StoreError::Invalid("a collection needs a title".into()));
         }
+        if new.max_tlp == Tlp::Red {
+            return Err(StoreError::Invalid(
+                "a collection cannot serve TLP:RED (for the named recipients only, never \
+                 shared by a server); the highest ceiling is TLP:AMBER+STRICT"
+                    .into(),
+            ));
+        }
         if let Some(alias) = &new.alias
             && (alias.is_empty() || self.collections()?.iter().any(|c| c.alias == new.alias))
         {

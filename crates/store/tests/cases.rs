@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use tiaki::Detection;
 use tiaki_report::Investigation;
 use tiaki_store::cases::{
-    DetectionQuery, ItemRef, NewEvidence, NoteTarget, RunRecord, Verdict, VerdictFilter, key_of,
-    tlp_rank,
+    DetectionQuery, IntegrityCheck, ItemRef, NewEvidence, NoteTarget, RunFile, RunRecord, Verdict,
+    VerdictFilter, key_of, tlp_rank,
 };
 use tiaki_store::{CaseStore, StoreError};
 
@@ -79,6 +79,36 @@ fn run(added: u64, already: u64) -> RunRecord {
         events: 5000,
         detections_added: added,
         detections_already: already,
+        files: vec![RunFile {
+            path: "evidence/web.log".into(),
+            format: Some("w3c".into()),
+            events: 10,
+            hunted: 8,
+            outside_window: 1,
+            without_timestamp: 1,
+            skipped: [("malformed line".to_string(), 2)].into_iter().collect(),
+            complete: true,
+        }],
+        integrity: vec![
+            IntegrityCheck {
+                path: "/evidence/web.log".into(),
+                sha256_before: Some("a".repeat(64)),
+                sha256_after: Some("a".repeat(64)),
+                size_before: Some(100),
+                size_after: Some(100),
+                intact: true,
+                problem: None,
+            },
+            IntegrityCheck {
+                path: "/evidence/gone.log".into(),
+                sha256_before: Some("b".repeat(64)),
+                sha256_after: None,
+                size_before: Some(5),
+                size_after: None,
+                intact: false,
+                problem: Some("cannot read after the hunt".into()),
+            },
+        ],
     }
 }
 
@@ -174,6 +204,16 @@ fn re_adding_the_same_detections_adds_nothing_and_persists() {
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[1].run.detections_added, 1);
     assert_eq!(runs[1].run.paths, vec!["evidence/".to_string()]);
+    // Per-file accounts and integrity checks come back as recorded.
+    assert_eq!(runs[1].run, run(1, 2));
+    assert_eq!(runs[1].run.files[0].skipped["malformed line"], 2);
+    assert!(!runs[1].run.integrity[1].intact);
+    // A hash that is not SHA-256 is refused, and nothing of the run is kept.
+    let mut bad = run(0, 0);
+    bad.integrity[0].sha256_after = Some("xyz".into());
+    let mut s = s;
+    assert!(s.record_run("quiet-draft", &bad).is_err());
+    assert_eq!(s.runs("quiet-draft").unwrap().len(), 2);
     let list = s.cases().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].detections, 11);

@@ -18,7 +18,7 @@ use crate::readers::Lines;
 use crate::sniff::ACCESS_LOG;
 
 pub(crate) fn read(ctx: &mut Ctx<'_>, r: &mut dyn BufRead) -> io::Result<()> {
-    let mut lines = Lines::new(r);
+    let mut lines = Lines::new(r, ctx.opts.max_line_bytes);
     let mut buf = Vec::new();
     let maps = ctx.maps.clone();
     let names = &maps.combined;

@@ -24,11 +24,8 @@ use serde_json::{Map, Value};
 use crate::ctx::{Ctx, Env, Outcome};
 use crate::event::Format;
 use crate::mapping::Mappings;
-use crate::readers::{Line, Lines, MAX_LINE};
+use crate::readers::{Line, Lines, too_long};
 use crate::windows::{data_name, flatten_json, integer_fields, put};
-
-/// The largest object accepted in a (non-line) JSON document.
-const MAX_OBJECT: usize = 64 * 1024 * 1024;
 
 /// Reads JSON or JSON Lines. `zeek_path`: the Zeek log path when the file is a Zeek log.
 pub(crate) fn read(
@@ -56,7 +53,7 @@ pub(crate) fn read(
             }
         }
     }
-    let mut lines = Lines::new(r);
+    let mut lines = Lines::new(r, ctx.opts.max_line_bytes);
     let mut line = Vec::new();
     // The first non-empty line: a complete JSON value means JSON Lines.
     loop {
@@ -64,17 +61,20 @@ pub(crate) fn read(
             None => return Ok(()),
             Some(Line::TooLong(n)) => {
                 let no = lines.number;
-                ctx.skip_line(
-                    "line too long",
-                    no,
-                    format!("{n} bytes, more than {MAX_LINE}"),
-                );
+                ctx.skip_line("line too long", no, too_long(n, lines.max()));
             }
             Some(Line::Ok) => {
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                if serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_ok() {
+                // A complete value, or one too deep for the parser (a JSON Lines record
+                // that will be skipped as such, not a reason to read the file as a document).
+                let first = serde_json::from_slice::<serde::de::IgnoredAny>(&line);
+                if first.is_ok()
+                    || first
+                        .as_ref()
+                        .is_err_and(|e| e.to_string().starts_with("recursion limit exceeded"))
+                {
                     let no = lines.number;
                     ctx.apply(parse_object(&env, &line, Some(no), None, zeek_path));
                     break;
@@ -119,6 +119,7 @@ fn json_lines(
     let (mut next_seq, mut next_apply, mut in_flight) = (0u64, 0u64, 0usize);
     let mut line = Vec::new();
     let mut eof = false;
+    let max_line = lines.max();
     loop {
         while !eof && in_flight < max_in_flight {
             let mut b = Block::default();
@@ -141,7 +142,7 @@ fn json_lines(
                 continue;
             }
             if !parallel {
-                for o in parse_block(env, &b, zeek_path) {
+                for o in parse_block(env, &b, zeek_path, max_line) {
                     ctx.apply(o);
                 }
                 continue;
@@ -156,7 +157,7 @@ fn json_lines(
             in_flight += 1;
             rayon::spawn(move || {
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    parse_block(&env, &b, zp.as_deref())
+                    parse_block(&env, &b, zp.as_deref(), max_line)
                 }))
                 .unwrap_or_else(|_| {
                     let first = b.lines.first().map_or(0, |l| l.0);
@@ -190,16 +191,16 @@ fn json_lines(
 }
 
 /// Parses the lines of a block, in order.
-fn parse_block(env: &Env, b: &Block, zeek_path: Option<&str>) -> Vec<Outcome> {
+fn parse_block(env: &Env, b: &Block, zeek_path: Option<&str>, max_line: usize) -> Vec<Outcome> {
     let mut out = Vec::with_capacity(b.lines.len());
     let mut start = 0;
-    for &(no, end, too_long) in &b.lines {
-        out.push(match too_long {
+    for &(no, end, over) in &b.lines {
+        out.push(match over {
             Some(n) => Outcome::Skip {
                 reason: "line too long",
                 line: Some(no),
                 record_id: None,
-                detail: format!("{n} bytes, more than {MAX_LINE}"),
+                detail: too_long(n, max_line),
             },
             None => parse_object(env, &b.data[start..end], Some(no), None, zeek_path),
         });
@@ -237,6 +238,10 @@ fn parse_object(
             "not a JSON object",
             format!("expected a JSON object, found {}", preview(bytes)),
         );
+    }
+    // The parser's own bound is the default; a lower one is checked by a scan first.
+    if env.max_json_depth < crate::options::MAX_JSON_DEPTH && too_deep(bytes, env.max_json_depth) {
+        return skip(TOO_DEEP, deeper_than(env.max_json_depth));
     }
     // Valid UTF-8 (nearly every line) is checked once for the whole line, so that the
     // parser need not check every string again; otherwise the slice parser reports
@@ -283,7 +288,7 @@ fn parse_line<'a, R: serde_json::de::Read<'a>>(
                 ));
             }
             Ok(false) => {}
-            Err(e) => return skip("malformed JSON", e.to_string()),
+            Err(e) => return malformed(e, skip),
         }
     }
     let mut de = serde_json::Deserializer::new(read());
@@ -292,8 +297,53 @@ fn parse_line<'a, R: serde_json::de::Read<'a>>(
         .and_then(|m| de.end().map(|()| m))
     {
         Ok(map) => value_object(env, map, line, record_id, zeek_path),
-        Err(e) => skip("malformed JSON", e.to_string()),
+        Err(e) => malformed(e, skip),
     }
+}
+
+/// Why a deep record is skipped.
+const TOO_DEEP: &str = "JSON nested too deep";
+
+fn deeper_than(max: usize) -> String {
+    format!("nesting deeper than {max} (max_json_depth)")
+}
+
+/// A parse error as a skip: the parser's recursion limit is the depth limit.
+fn malformed(e: serde_json::Error, skip: impl Fn(&'static str, String) -> Outcome) -> Outcome {
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        return skip(TOO_DEEP, deeper_than(crate::options::MAX_JSON_DEPTH));
+    }
+    skip("malformed JSON", text)
+}
+
+/// True when objects and arrays in `b` nest deeper than `max` (strings skipped).
+fn too_deep(b: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for &c in b {
+        if in_str {
+            if esc {
+                esc = false;
+            } else if c == b'\\' {
+                esc = true;
+            } else if c == b'"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Deserializes a JSON object into a map sized for a typical event up front (serde_json's
@@ -501,11 +551,14 @@ fn document(
             pos -= keep_from;
             obj_start -= keep_from.min(obj_start);
         }
-        if sc.depth > 0 && buf.len() > MAX_OBJECT {
+        let max_object = ctx.opts.max_object_bytes;
+        if sc.depth > 0 && buf.len() > max_object {
             ctx.skip_line(
                 "JSON object too large",
                 obj_line,
-                format!("more than {MAX_OBJECT} bytes; the rest of the file was not read"),
+                format!(
+                    "more than {max_object} bytes (max_object_bytes); the rest of the file was not read"
+                ),
             );
             return Ok(());
         }

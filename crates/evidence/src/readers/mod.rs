@@ -19,9 +19,6 @@ pub(crate) mod w3c;
 pub(crate) mod xml;
 pub(crate) mod zeek;
 
-/// Longest line kept, in bytes; longer lines are skipped (and counted).
-pub(crate) const MAX_LINE: usize = 16 * 1024 * 1024;
-
 /// Reads a text format from `r` into `ctx`. I/O errors end the file; bad records do not.
 pub(crate) fn read_text(ctx: &mut Ctx<'_>, format: Format, r: &mut dyn BufRead) -> io::Result<()> {
     match format {
@@ -63,12 +60,14 @@ pub(crate) struct Lines<'r> {
 }
 
 impl<'r> Lines<'r> {
-    pub fn new(r: &'r mut dyn BufRead) -> Self {
-        Lines {
-            r,
-            number: 0,
-            max: MAX_LINE,
-        }
+    /// Lines of `r`, each at most `max` bytes (`ReadOptions::max_line_bytes`).
+    pub fn new(r: &'r mut dyn BufRead, max: usize) -> Self {
+        Lines { r, number: 0, max }
+    }
+
+    /// The line limit.
+    pub fn max(&self) -> usize {
+        self.max
     }
 
     /// The underlying reader, positioned after the last line returned.
@@ -132,15 +131,18 @@ impl Lines<'_> {
         loop {
             match self.next_line(buf)? {
                 None => return Ok(None),
-                Some(Line::TooLong(n)) => ctx.skip_line(
-                    "line too long",
-                    self.number,
-                    format!("{n} bytes, more than {MAX_LINE}"),
-                ),
+                Some(Line::TooLong(n)) => {
+                    ctx.skip_line("line too long", self.number, too_long(n, self.max))
+                }
                 Some(Line::Ok) => return Ok(Some(text(buf))),
             }
         }
     }
+}
+
+/// The detail of a skipped long line.
+pub(crate) fn too_long(n: usize, max: usize) -> String {
+    format!("{n} bytes, more than {max} (max_line_bytes)")
 }
 
 /// A line as text (invalid UTF-8 replaced, which evidence sometimes has).
@@ -156,8 +158,7 @@ mod tests {
     fn lines_are_bounded_and_numbered() {
         let data = b"one\r\ntwo\n\nthree-is-long\nfour";
         let mut r: &[u8] = data;
-        let mut lines = Lines::new(&mut r);
-        lines.max = 8;
+        let mut lines = Lines::new(&mut r, 8);
         let mut buf = Vec::new();
         let mut got = Vec::new();
         while let Some(l) = lines.next_line(&mut buf).unwrap() {

@@ -67,7 +67,7 @@ const SEVERITIES: [&str; 8] = [
 ];
 
 pub(crate) fn read(ctx: &mut Ctx<'_>, r: &mut dyn BufRead) -> io::Result<()> {
-    let mut lines = Lines::new(r);
+    let mut lines = Lines::new(r, ctx.opts.max_line_bytes);
     let mut buf = Vec::new();
     let year = ctx.year_hint();
     let reference = ctx.mtime;

@@ -24,7 +24,7 @@ struct Column {
 }
 
 pub(crate) fn read(ctx: &mut Ctx<'_>, r: &mut dyn BufRead) -> io::Result<()> {
-    let mut lines = Lines::new(r);
+    let mut lines = Lines::new(r, ctx.opts.max_line_bytes);
     let mut buf = Vec::new();
     let mut columns: Option<Vec<Column>> = None;
     let keep = ctx.maps.w3c_keep_original;

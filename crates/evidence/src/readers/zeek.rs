@@ -25,7 +25,7 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, r: &mut dyn BufRead) -> io::Result<()> {
     if first == Some(b'{') || first == Some(b'[') {
         return crate::readers::json::read(ctx, r, file_path.as_deref());
     }
-    let mut lines = Lines::new(r);
+    let mut lines = Lines::new(r, ctx.opts.max_line_bytes);
     let mut buf = Vec::new();
     let mut sep = "\t".to_string();
     let mut set_sep = ",".to_string();

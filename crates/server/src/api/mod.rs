@@ -95,12 +95,22 @@ fn ok(v: Value) -> ApiResult {
 
 /// The caller, or `401`.
 async fn caller(state: &SharedState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    crate::auth::principal(state, headers).await.ok_or_else(|| {
+    let who = crate::auth::principal(state, headers).await.ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "authentication required: a bearer token, HTTP Basic (user name and token) or a console session",
         )
-    })
+    })?;
+    if who.partner {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "user '{}' is a partner account: TAXII collections only, not the cases",
+                who.user
+            ),
+        ));
+    }
+    Ok(who)
 }
 
 /// The caller, who must hold `write`; a session-cookie caller must also send the CSRF header.
@@ -286,9 +296,10 @@ struct NoteBody {
 }
 
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    // 415 without a JSON content type, 413 over the body limit, 400 for anything else.
     b.map(|Json(v)| v).map_err(|e| {
-        let status = match e {
-            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        let status = match e.status() {
+            s @ (StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::PAYLOAD_TOO_LARGE) => s,
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError::new(status, e.body_text())

@@ -429,6 +429,11 @@ pub(super) async fn add_note(
     Path(name): Path<String>,
     f: Result<Form<NoteForm>, FormRejection>,
 ) -> Response {
+    if let Err(e) = &f
+        && let Some(r) = super::too_large(&st, e)
+    {
+        return r;
+    }
     let f = f.map(|Form(f)| f).unwrap_or_default();
     let s = match form_writer(&st, &headers, &uri, &f.csrf).await {
         Ok(s) => s,

@@ -81,6 +81,11 @@ pub(super) async fn login(
     State(st): State<SharedState>,
     f: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    if let Err(e) = &f
+        && let Some(r) = super::too_large(&st, e)
+    {
+        return r;
+    }
     let Ok(Form(f)) = f else {
         return html_page(
             StatusCode::BAD_REQUEST,
@@ -89,17 +94,38 @@ pub(super) async fn login(
     };
     let next = safe_next(f.next.as_deref());
     let (user, token) = (f.user.trim().to_owned(), f.token.trim().to_owned());
+    let client = crate::limit::current_client();
+    if let Some(wait) = st
+        .limits
+        .auth_blocked(client, Some(&user), std::time::Instant::now())
+    {
+        return crate::limit::too_many(&st, "/login", wait, "too many failed log-ins");
+    }
+    let name = user.clone();
     let result = st
         .pool
-        .run(move |s| -> tiaki_store::Result<Option<String>> {
+        .run(move |s| -> tiaki_store::Result<Option<Option<String>>> {
             match s.authenticate_basic(&user, &token)? {
-                Some(p) => s.create_session(&p.user).map(Some),
+                // A partner account is for TAXII only: no console session.
+                Some(p) if p.partner => Ok(Some(None)),
+                Some(p) => s.create_session(&p.user).map(|c| Some(Some(c))),
                 None => Ok(None),
             }
         })
         .await;
     match result {
-        Ok(Some(cookie)) => {
+        Ok(Some(None)) => html_page(
+            StatusCode::FORBIDDEN,
+            login_page(
+                &st,
+                &next,
+                Some(
+                    "This is a partner account: it reads and writes TAXII collections only, \
+                     not the console.",
+                ),
+            ),
+        ),
+        Ok(Some(Some(cookie))) => {
             let mut r = redirect(StatusCode::SEE_OTHER, &next);
             let value = format!(
                 "{SESSION_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
@@ -115,14 +141,17 @@ pub(super) async fn login(
             }
             r
         }
-        Ok(None) => html_page(
-            StatusCode::UNAUTHORIZED,
-            login_page(
-                &st,
-                &next,
-                Some("Unknown user, wrong or revoked token, or disabled user."),
-            ),
-        ),
+        Ok(None) => {
+            crate::auth::failed(&st, Some(&name));
+            html_page(
+                StatusCode::UNAUTHORIZED,
+                login_page(
+                    &st,
+                    &next,
+                    Some("Unknown user, wrong or revoked token, or disabled user."),
+                ),
+            )
+        }
         Err(e) => {
             eprintln!("tiaki serve: login: {e}");
             html_page(
@@ -147,6 +176,11 @@ pub(super) async fn logout(
     let Some(cookie) = session_cookie(&headers) else {
         return redirect(StatusCode::SEE_OTHER, "/login");
     };
+    if let Err(e) = &f
+        && let Some(r) = super::too_large(&st, e)
+    {
+        return r;
+    }
     let sent = f.map(|Form(f)| f.csrf).unwrap_or_default();
     if !csrf::check(&cookie, &sent) {
         return error_page(

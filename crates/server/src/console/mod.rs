@@ -15,7 +15,8 @@
 //!   `/login?next=…`. Logging in checks a user name and an API token, then sets the session
 //!   cookie `tiaki_session` (`HttpOnly`, `SameSite=Strict`, `Path=/`, `Secure` when
 //!   configured).
-//! * Every response carries a Content-Security-Policy of `default-src 'self'` (scripts and
+//! * Every response (added around the whole server by [`crate::security_headers`], so errors,
+//!   redirects and static files too) carries a Content-Security-Policy of `default-src 'self'` (scripts and
 //!   style sheets only from `/static/`; no inline script, no `<style>` element, no framing).
 //!   `style-src-attr 'unsafe-inline'` allows `style="…"` attributes only: the report renderers
 //!   set computed colours and widths (heat-map cells, bars) that way, from fixed palettes and
@@ -60,11 +61,9 @@ mod sections;
 mod timeline;
 
 use axum::Router;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
-};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -135,19 +134,58 @@ pub fn routes() -> Router<SharedState> {
             get(|| file("image/svg+xml", FAVICON)),
         )
         .route("/favicon.ico", get(|| file("image/svg+xml", FAVICON)))
-        .layer(axum::middleware::map_response(security_headers))
 }
 
-async fn security_headers(mut r: Response) -> Response {
-    let h = r.headers_mut();
-    h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    if !h.contains_key(CACHE_CONTROL) {
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    r
+/// Every console route as `(method, path)`, with `{param}` templates: what the tests walk.
+pub fn route_list() -> Vec<(&'static str, String)> {
+    let mut v: Vec<(&'static str, String)> = vec![
+        ("GET", "/login".into()),
+        ("POST", "/login".into()),
+        ("POST", "/logout".into()),
+        ("GET", "/".into()),
+        ("GET", "/cases/{name}".into()),
+        ("GET", "/cases/{name}/timeline".into()),
+        ("GET", "/cases/{name}/attribution".into()),
+        ("POST", "/cases/{name}/notes".into()),
+        ("POST", "/cases/{name}/detections/{key}/verdict".into()),
+    ];
+    v.extend(
+        SECTIONS
+            .iter()
+            .map(|(suffix, _)| ("GET", format!("/cases/{{name}}/{suffix}"))),
+    );
+    v.extend(
+        [
+            "/static/console.css",
+            "/static/report.css",
+            "/static/console.js",
+            "/static/favicon.svg",
+            "/favicon.ico",
+        ]
+        .map(|p| ("GET", p.to_owned())),
+    );
+    v
+}
+
+/// A console error page without a session (404 of unknown paths, 429 of the rate limits).
+pub fn plain_error(st: &SharedState, status: StatusCode, message: &str) -> Response {
+    error_page(st, None, status, message)
+}
+
+/// The 413 page when a form was refused for its size; `None` for other rejections (the
+/// handlers treat those as an empty form).
+fn too_large(st: &SharedState, rejection: &FormRejection) -> Option<Response> {
+    (rejection.status() == StatusCode::PAYLOAD_TOO_LARGE).then(|| {
+        error_page(
+            st,
+            None,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "The form is larger than this server accepts ({} bytes).",
+                st.config.max_body
+            ),
+        )
+    })
 }
 
 async fn file(content_type: &'static str, body: &'static str) -> Response {
@@ -197,6 +235,12 @@ fn redirect(status: StatusCode, to: &str) -> Response {
 /// The user, or a redirect to the log-in page that comes back to `uri`.
 async fn session(st: &SharedState, headers: &HeaderMap, uri: &Uri) -> Result<Session, Response> {
     match crate::auth::principal(st, headers).await {
+        Some(who) if who.partner => Err(error_page(
+            st,
+            None,
+            StatusCode::FORBIDDEN,
+            "This is a partner account: it reads and writes TAXII collections only, not the console.",
+        )),
         Some(who) => Ok(Session {
             who,
             csrf: session_cookie(headers).map(|c| csrf::token(&c)),

@@ -444,6 +444,11 @@ pub(super) async fn verdict(
     Path((name, key)): Path<(String, String)>,
     f: Result<Form<VerdictForm>, FormRejection>,
 ) -> Response {
+    if let Err(e) = &f
+        && let Some(r) = super::too_large(&st, e)
+    {
+        return r;
+    }
     let f = f.map(|Form(f)| f).unwrap_or_default();
     let s = match form_writer(&st, &headers, &uri, &f.csrf).await {
         Ok(s) => s,

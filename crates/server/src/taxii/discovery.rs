@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
+use tiaki_stix::tlp::Tlp;
 use tiaki_store::auth::Access;
 use tiaki_store::taxii::{Collection, STIX_MEDIA_TYPE};
 
@@ -85,7 +86,8 @@ pub async fn collections(
         let mut out = vec![];
         for c in s.collections()? {
             let a = s.access(&who, &c.id)?;
-            if c.api_root == root && (a.can_read || a.can_write) {
+            // A RED ceiling is never served (see the module documentation).
+            if c.api_root == root && (a.can_read || a.can_write) && c.max_tlp != Tlp::Red {
                 out.push(resource(&c, a));
             }
         }

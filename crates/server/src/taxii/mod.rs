@@ -17,6 +17,16 @@
 //! * add-objects completes synchronously (202 with a `complete` status resource); the TLP
 //!   ceiling of the collection is enforced by the store, per object.
 //!
+//! # TLP:RED is never served
+//!
+//! `tiaki collection add` refuses `--max-tlp red`, so no collection should accept RED. The
+//! server does not rely on it (the store's API accepts any ceiling, and an unreadable ceiling
+//! reads as RED to fail closed): a collection whose ceiling is RED is left out of the
+//! collections list and answers 403 to everything but its own description's visibility
+//! check, and every read path (objects, one object, versions, manifest) drops any object
+//! marked RED (TLP 2.0 or 1.0, object or granular marking) before answering. An object id
+//! whose every version is withheld is a 404, as if it were not there.
+//!
 //! Every store access goes through [`crate::StorePool::run`] (blocking pool).
 
 mod discovery;
@@ -28,6 +38,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use tiaki_stix::tlp::Tlp;
 use tiaki_store::auth::{Access, Principal};
 use tiaki_store::taxii::Collection;
 use tiaki_store::{CaseStore, StoreError};
@@ -264,7 +275,17 @@ pub async fn visible_collection(
     if c.api_root != api_root || !(access.can_read || access.can_write) {
         return Err(TaxiiError::not_found("collection"));
     }
+    if c.max_tlp == Tlp::Red {
+        return Err(TaxiiError::forbidden(
+            "this collection's TLP ceiling is RED: TLP:RED is never shared, so it is not served",
+        ));
+    }
     Ok((c, access))
+}
+
+/// Whether an object is marked TLP:RED (never served, whatever the collection).
+pub fn is_red(obj: &Value) -> bool {
+    tiaki_store::taxii::object_tlp(obj) == Some(Tlp::Red)
 }
 
 /// The absolute URL of an API root, from the request's `Host` header (`https` when the

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tiaki_store::taxii::{MAX_PAGE_SIZE, ObjectQuery, Page, VersionSel};
 
 use super::{
-    TAXII_MEDIA_TYPE, TaxiiError, TaxiiResult, authorize, check_content_type, taxii_json,
+    TAXII_MEDIA_TYPE, TaxiiError, TaxiiResult, authorize, check_content_type, is_red, taxii_json,
     visible_collection, with_store,
 };
 use crate::SharedState;
@@ -131,8 +131,24 @@ pub async fn get_objects(
 ) -> TaxiiResult {
     open(&state, &headers, &root, &id, false).await?;
     let q = parse_query(&uri, Allowed::All)?;
-    let page = with_store(&state, move |s| s.query_objects(&id, &q)).await?;
+    let mut page = with_store(&state, move |s| s.query_objects(&id, &q)).await?;
+    page.items.retain(|o| !is_red(o));
     Ok(paged(page, "objects"))
+}
+
+/// Keeps the entries of `page` whose object (the same row of `objects`, a page of the same
+/// query) is not TLP:RED; an entry whose row does not match (a concurrent write between the
+/// two reads) is dropped too: failing closed.
+fn without_red<T>(page: &mut Page<T>, objects: &[Value], id_of: impl Fn(&T) -> Option<&str>) {
+    let mut i = 0;
+    page.items.retain(|item| {
+        let o = objects.get(i);
+        i += 1;
+        o.is_some_and(|o| {
+            !is_red(o)
+                && id_of(item).is_none_or(|id| o.get("id").and_then(Value::as_str) == Some(id))
+        })
+    });
 }
 
 /// `GET …/collections/{id}/manifest/`.
@@ -144,7 +160,13 @@ pub async fn manifest(
 ) -> TaxiiResult {
     open(&state, &headers, &root, &id, false).await?;
     let q = parse_query(&uri, Allowed::All)?;
-    let page = with_store(&state, move |s| s.manifest(&id, &q)).await?;
+    let page = with_store(&state, move |s| {
+        let mut page = s.manifest(&id, &q)?;
+        let objects = s.query_objects(&id, &q)?.items;
+        without_red(&mut page, &objects, |r| Some(r.id.as_str()));
+        Ok(page)
+    })
+    .await?;
     Ok(paged(page, "objects"))
 }
 
@@ -159,9 +181,23 @@ pub async fn get_object(
     let mut q = parse_query(&uri, Allowed::OneObject)?;
     q.ids = vec![object.clone()];
     let page = with_store(&state, move |s| {
-        let page = s.query_objects(&id, &q)?;
-        if page.items.is_empty() && !s.has_object(&id, &object)? {
-            return Ok(None);
+        let mut page = s.query_objects(&id, &q)?;
+        let before = page.items.len();
+        page.items.retain(|o| !is_red(o));
+        if page.items.is_empty() {
+            // Nothing there, or only RED: as if the object were not there.
+            if before > 0 || !s.has_object(&id, &object)? {
+                return Ok(None);
+            }
+            let all = ObjectQuery {
+                ids: vec![object.clone()],
+                versions: VersionSel::all(),
+                limit: Some(MAX_PAGE_SIZE),
+                ..ObjectQuery::default()
+            };
+            if s.query_objects(&id, &all)?.items.iter().all(is_red) {
+                return Ok(None);
+            }
         }
         Ok(Some(page))
     })
@@ -183,7 +219,21 @@ pub async fn versions(
         if !s.has_object(&id, &object)? {
             return Ok(None);
         }
-        s.versions(&id, &object, &q).map(Some)
+        let mut page = s.versions(&id, &object, &q)?;
+        // The same rows as objects (what `versions` selects), to see their markings.
+        let same = ObjectQuery {
+            ids: vec![object.clone()],
+            types: vec![],
+            versions: VersionSel::all(),
+            ..q
+        };
+        let objects = s.query_objects(&id, &same)?.items;
+        let before = page.items.len();
+        without_red(&mut page, &objects, |_| None);
+        if before > 0 && page.items.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(page))
     })
     .await?;
     page.map(|p| paged(p, "versions"))

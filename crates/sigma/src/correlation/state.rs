@@ -25,19 +25,20 @@ pub enum Referenced {
 /// Limits and reporting options of a [`CorrelationEngine`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineOptions {
-    /// Maximum live groups per correlation. A new group beyond it evicts the
-    /// group that was active least recently (counted in
+    /// Maximum live groups per correlation (default 100,000). A new group beyond it evicts
+    /// the group that was active least recently (counted in
     /// [`CorrelationCounters::groups_evicted`]).
     pub max_groups: usize,
-    /// Maximum retained entries (rule matches) per group; the oldest is
-    /// dropped beyond it (counted in [`CorrelationCounters::entries_evicted`]).
+    /// Maximum retained entries (rule matches) per group, that is per window of one group
+    /// key (default 100,000); the oldest is dropped beyond it (counted in
+    /// [`CorrelationCounters::entries_evicted`]).
     pub max_entries_per_group: usize,
     /// How far behind the newest event time an input may be and still be
     /// used. `None` = each correlation's own timespan. Older inputs are
     /// dropped and counted ([`CorrelationCounters::late_dropped`]).
     pub max_lateness_ms: Option<i64>,
-    /// At most this many contributing event numbers are listed per alert
-    /// ([`Alert::events_total`] gives the full count).
+    /// At most this many contributing event numbers are listed per alert (default 256;
+    /// [`Alert::events_total`] gives the full count).
     pub max_evidence: usize,
     /// Also return alerts of correlations that only feed other correlations
     /// (marked [`Alert::intermediate`]); for debugging rule chains.

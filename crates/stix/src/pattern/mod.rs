@@ -45,6 +45,32 @@ use search::{Node, Search, Units};
 /// The default limit on search steps for one [`Pattern::find_binding`] call.
 pub const DEFAULT_SEARCH_BUDGET: u64 = 20_000_000;
 
+/// The default largest `REPEATS n TIMES` count the matcher evaluates.
+pub const DEFAULT_MAX_REPEATS: u64 = 1_000;
+
+/// Bounds on the search for a binding, so that no pattern (a huge `REPEATS` count, nested
+/// windows over many observations) can take unbounded time or stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchLimits {
+    /// Search steps one binding search may take (default [`DEFAULT_SEARCH_BUDGET`],
+    /// 20,000,000). Past it the search gives up with [`MatchError::TooComplex`]; a hunt
+    /// counts and reports that pattern as not evaluated.
+    pub max_steps: u64,
+    /// Largest `REPEATS n TIMES` count evaluated (default [`DEFAULT_MAX_REPEATS`], 1,000).
+    /// A pattern with a larger count is not searched: [`MatchError::Limit`] names the count
+    /// and the limit (the search nests once per repetition, so the count bounds its stack).
+    pub max_repeats: u64,
+}
+
+impl Default for SearchLimits {
+    fn default() -> Self {
+        SearchLimits {
+            max_steps: DEFAULT_SEARCH_BUDGET,
+            max_repeats: DEFAULT_MAX_REPEATS,
+        }
+    }
+}
+
 /// Whether a pattern was rejected by the grammar or by a semantic rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatternErrorKind {
@@ -99,6 +125,9 @@ pub enum MatchError {
     /// The search for a binding took more steps than its budget.
     #[error("the pattern needs more than {0} search steps on these observations")]
     TooComplex(u64),
+    /// The pattern exceeds a [`SearchLimits`] bound (the message names it).
+    #[error("limit exceeded: {0}")]
+    Limit(String),
     /// A bracket index out of range in [`Pattern::matches_bracket`].
     #[error("the pattern has no bracket {0}")]
     NoSuchBracket(usize),
@@ -142,12 +171,12 @@ pub struct Pattern {
     brackets: Vec<ComparisonExpr>,
     node: Result<Node, MatchError>,
     regexes: RegexCache,
-    budget: u64,
+    limits: SearchLimits,
 }
 
 impl Clone for Pattern {
     fn clone(&self) -> Pattern {
-        Pattern::build(self.root.clone(), self.version).with_search_budget(self.budget)
+        Pattern::build(self.root.clone(), self.version).with_limits(self.limits)
     }
 }
 
@@ -303,14 +332,28 @@ impl Pattern {
             brackets,
             node,
             regexes,
-            budget: DEFAULT_SEARCH_BUDGET,
+            limits: SearchLimits::default(),
         }
     }
 
     /// The same pattern with another limit on search steps per binding search.
     pub fn with_search_budget(mut self, steps: u64) -> Pattern {
-        self.budget = steps.max(1);
+        self.limits.max_steps = steps.max(1);
         self
+    }
+
+    /// The same pattern with other search limits.
+    pub fn with_limits(mut self, limits: SearchLimits) -> Pattern {
+        self.limits = SearchLimits {
+            max_steps: limits.max_steps.max(1),
+            ..limits
+        };
+        self
+    }
+
+    /// The search limits of this pattern.
+    pub fn limits(&self) -> SearchLimits {
+        self.limits
     }
 
     /// The syntax tree.
@@ -391,7 +434,7 @@ impl Pattern {
                 }
             }
         }
-        self.search(node, observations, &hits)
+        self.search(node, observations, &hits, &self.limits)
     }
 
     /// Like [`Pattern::find_binding`], with the bracket results already known:
@@ -403,26 +446,41 @@ impl Pattern {
         observations: &[Observation],
         hits: &[Vec<usize>],
     ) -> Result<Option<Binding>, MatchError> {
+        self.find_binding_with_hits_limited(observations, hits, &self.limits)
+    }
+
+    /// [`Pattern::find_binding_with_hits`] under other search limits than the pattern's own
+    /// (a hunt's `--limit` settings), without rebuilding the pattern.
+    pub fn find_binding_with_hits_limited(
+        &self,
+        observations: &[Observation],
+        hits: &[Vec<usize>],
+        limits: &SearchLimits,
+    ) -> Result<Option<Binding>, MatchError> {
+        let own = SearchLimits {
+            max_steps: limits.max_steps.max(1),
+            ..*limits
+        };
         let node = self.node.as_ref().map_err(Clone::clone)?;
         if hits.len() != self.brackets.len() {
             return Err(MatchError::NoSuchBracket(
                 hits.len().min(self.brackets.len()),
             ));
         }
-        let mut clean: Vec<Vec<usize>> = hits
+        let clean: Vec<Vec<usize>> = hits
             .iter()
             .map(|h| {
-                h.iter()
+                let mut h: Vec<usize> = h
+                    .iter()
                     .copied()
                     .filter(|&i| i < observations.len())
-                    .collect()
+                    .collect();
+                h.sort_unstable();
+                h.dedup();
+                h
             })
             .collect();
-        for h in &mut clean {
-            h.sort_unstable();
-            h.dedup();
-        }
-        self.search(node, observations, &clean)
+        self.search(node, observations, &clean, &own)
     }
 
     /// Checks that the pattern can be evaluated at all (no `WITHIN 0`, no mixed set, no
@@ -436,7 +494,16 @@ impl Pattern {
         node: &Node,
         observations: &[Observation],
         hits: &[Vec<usize>],
+        limits: &SearchLimits,
     ) -> Result<Option<Binding>, MatchError> {
+        if let Some(n) = node.max_repeats()
+            && n > limits.max_repeats
+        {
+            return Err(MatchError::Limit(format!(
+                "REPEATS {n} TIMES is more than {} (max_repeats)",
+                limits.max_repeats
+            )));
+        }
         let units = Units::new(
             observations
                 .iter()
@@ -447,7 +514,7 @@ impl Pattern {
                 .map(|o| o.number_observed.max(1))
                 .collect(),
         );
-        let found = Search::new(&units, hits, self.budget).run(node)?;
+        let found = Search::new(&units, hits, limits.max_steps).run(node)?;
         Ok(found.map(|observations| Binding { observations }))
     }
 

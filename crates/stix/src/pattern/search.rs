@@ -35,6 +35,19 @@ pub(crate) enum Node {
     Repeats(Box<Node>, u64),
 }
 
+impl Node {
+    /// The largest `REPEATS` count in the tree, if any.
+    pub(crate) fn max_repeats(&self) -> Option<u64> {
+        match self {
+            Node::Leaf(_) => None,
+            Node::And(items) | Node::Or(items) => items.iter().filter_map(Node::max_repeats).max(),
+            Node::FollowedBy(a, b) => a.max_repeats().max(b.max_repeats()),
+            Node::Within(inner, _) | Node::StartStop(inner, _, _) => inner.max_repeats(),
+            Node::Repeats(inner, n) => Some(inner.max_repeats().map_or(*n, |m| m.max(*n))),
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Constraint {
     Within {
@@ -91,6 +104,9 @@ pub(crate) struct Search<'a> {
     steps: u64,
     budget: u64,
     exhausted: bool,
+    /// Units in all (saturating): a `REPEATS` needing more copies than units are left
+    /// fails at once instead of nesting.
+    total_units: u64,
 }
 
 type Cont<'k, 'a> = &'k mut dyn FnMut(&mut Search<'a>) -> bool;
@@ -107,6 +123,10 @@ impl<'a> Search<'a> {
             steps: 0,
             budget,
             exhausted: false,
+            total_units: units
+                .counts
+                .iter()
+                .fold(0u64, |a, &c| a.saturating_add(c.max(1))),
         }
     }
 
@@ -280,6 +300,10 @@ impl<'a> Search<'a> {
     fn repeat(&mut self, inner: &Node, remaining: u64, k: Cont<'_, 'a>) -> bool {
         if remaining == 0 {
             return k(self);
+        }
+        // Every copy takes at least one unit of its own.
+        if remaining > self.total_units.saturating_sub(self.trail.len() as u64) {
+            return false;
         }
         // The copies after the first start no earlier than the previous copy's first unit.
         let start = self.trail.len();

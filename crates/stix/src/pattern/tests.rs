@@ -420,6 +420,42 @@ fn search_budget_is_enforced() {
 }
 
 #[test]
+fn huge_repeats_are_refused_or_fail_fast() {
+    let few: Vec<Observation> = (0..5)
+        .map(|i| {
+            obs(
+                &format!("2024-01-01T00:{:02}:00Z", i),
+                vec![json!({"type": "x", "v": 1})],
+            )
+        })
+        .collect();
+    // Over the limit: a clear error naming the count and the limit, no search at all.
+    let pat = p("[x:v = 1] REPEATS 9000000000000000000 TIMES");
+    match pat.matches(&few) {
+        Err(MatchError::Limit(m)) => {
+            assert!(m.contains("max_repeats") && m.contains("1000"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // The limit is configurable: a low one refuses a small count.
+    let low = crate::pattern::SearchLimits {
+        max_repeats: 3,
+        ..Default::default()
+    };
+    let pat = p("[x:v = 1] REPEATS 4 TIMES").with_limits(low);
+    assert!(matches!(pat.matches(&few), Err(MatchError::Limit(_))));
+    assert!(
+        p("[x:v = 1] REPEATS 3 TIMES")
+            .with_limits(low)
+            .matches(&few)
+            .unwrap()
+    );
+    // Within the limit but more copies than observations: no binding, found at once.
+    let pat = p("[x:v = 1] REPEATS 1000 TIMES").with_search_budget(100);
+    assert!(!pat.matches(&few).unwrap());
+}
+
+#[test]
 fn simple_patterns_for_indexing() {
     let groups = p("[file:hashes.MD5 = 'a' OR (file:name = 'x' AND file:size IN (1, 2))]")
         .simple_comparisons()

@@ -47,9 +47,9 @@ use crate::{Result, StoreError};
 pub use detections::key_of;
 pub use types::{
     AddedCount, AssessmentRow, Case, CaseDump, CaseSummary, CustodyEntry, DUMP_FORMAT,
-    DetectionPage, DetectionQuery, EvidenceRow, IncidentRow, ItemRef, NewEvidence, Note,
-    NoteTarget, RunRecord, RunRow, StoredDetection, TopCandidate, Verdict, VerdictFilter,
-    VerdictRow,
+    DetectionPage, DetectionQuery, EvidenceRow, IncidentRow, IntegrityCheck, ItemRef, NewEvidence,
+    Note, NoteTarget, RunFile, RunRecord, RunRow, StoredDetection, TopCandidate, Verdict,
+    VerdictFilter, VerdictRow,
 };
 
 /// The TLP of a new case when none is given.

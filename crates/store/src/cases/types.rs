@@ -134,6 +134,53 @@ pub struct RunRecord {
     pub detections_added: u64,
     /// Detections the case already had.
     pub detections_already: u64,
+    /// Every file and archive member read, with its records accounted for.
+    #[serde(default)]
+    pub files: Vec<RunFile>,
+    /// Every evidence file, hashed before and after the hunt.
+    #[serde(default)]
+    pub integrity: Vec<IntegrityCheck>,
+}
+
+/// The account of one file or archive member in a run: `events == hunted + outside_window +
+/// without_timestamp`, and the reader's skipped records are counted per reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFile {
+    /// The evidence path (`a.zip!inner/x.evtx` for archive members).
+    pub path: String,
+    /// The format it was read as, if recognised.
+    pub format: Option<String>,
+    /// Events read.
+    pub events: u64,
+    /// Events hunted.
+    pub hunted: u64,
+    /// Events outside the run's time window.
+    pub outside_window: u64,
+    /// Events without a timestamp when a time window was set.
+    pub without_timestamp: u64,
+    /// Records skipped by the reader, per reason.
+    pub skipped: std::collections::BTreeMap<String, u64>,
+    /// False if reading stopped before the end of the file.
+    pub complete: bool,
+}
+
+/// One evidence file hashed before and after a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrityCheck {
+    /// The file (absolute path).
+    pub path: String,
+    /// SHA-256 before the hunt (`None`: could not be read).
+    pub sha256_before: Option<String>,
+    /// SHA-256 after the hunt.
+    pub sha256_after: Option<String>,
+    /// Size before, in bytes.
+    pub size_before: Option<u64>,
+    /// Size after, in bytes.
+    pub size_after: Option<u64>,
+    /// Both hashes taken and equal.
+    pub intact: bool,
+    /// Why not intact: a read error, or the change seen.
+    pub problem: Option<String>,
 }
 
 /// A recorded hunt run.

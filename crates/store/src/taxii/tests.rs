@@ -57,7 +57,7 @@ fn collections_are_created_listed_and_found() {
 
 #[test]
 fn filters_by_id_type_and_spec_version() {
-    let (mut s, c) = store_with(Tlp::Red);
+    let (mut s, c) = store_with(Tlp::AmberStrict);
     let objs = [
         sdo("indicator", 1, "2024-01-01T00:00:00Z"),
         sdo("malware", 2, "2024-01-01T00:00:00Z"),
@@ -102,7 +102,7 @@ fn filters_by_id_type_and_spec_version() {
 
 #[test]
 fn version_selection_first_last_all_and_timestamp() {
-    let (mut s, c) = store_with(Tlp::Red);
+    let (mut s, c) = store_with(Tlp::AmberStrict);
     // Newer version posted first: "last" goes by version, not by arrival.
     s.add_objects(&c, &[sdo("indicator", 1, "2024-03-01T00:00:00.000Z")])
         .unwrap();
@@ -162,7 +162,7 @@ fn version_selection_first_last_all_and_timestamp() {
 
 #[test]
 fn pagination_has_no_duplicates_and_added_after_is_exclusive() {
-    let (mut s, c) = store_with(Tlp::Red);
+    let (mut s, c) = store_with(Tlp::AmberStrict);
     let objs: Vec<Value> = (0..7)
         .map(|n| sdo("indicator", n, "2024-01-01T00:00:00Z"))
         .collect();
@@ -270,7 +270,7 @@ fn tlp_ceiling_refuses_objects_above_it() {
 
 #[test]
 fn invalid_objects_and_duplicates() {
-    let (mut s, c) = store_with(Tlp::Red);
+    let (mut s, c) = store_with(Tlp::AmberStrict);
     let sco = json!({"type": "ipv4-addr", "id": "ipv4-addr--00000000-0000-5000-8000-000000000001", "value": "198.51.100.7"});
     let st = s
         .add_objects(&c, &[
@@ -311,4 +311,19 @@ fn invalid_objects_and_duplicates() {
         "unversioned objects are versioned by date_added"
     );
     assert!(matches!(s.status("nope"), Err(StoreError::NotFound { .. })));
+}
+
+#[test]
+fn a_collection_cannot_have_a_red_ceiling() {
+    let mut s = CaseStore::in_memory().unwrap();
+    let e = s
+        .create_collection(NewCollection {
+            title: "red".into(),
+            description: String::new(),
+            alias: None,
+            max_tlp: Tlp::Red,
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("cannot serve TLP:RED"), "{e}");
+    assert!(s.collections().unwrap().is_empty());
 }
