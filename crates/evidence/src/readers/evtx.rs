@@ -256,22 +256,23 @@ impl IdRanges {
             if id <= e {
                 return;
             }
-            if id == e + 1 {
-                let mut end = id;
-                if let Some(&ne) = self.0.get(&(id + 1)) {
-                    self.0.remove(&(id + 1));
-                    end = ne;
-                }
+            if e.checked_add(1) == Some(id) {
+                let end = self.take_range_after(id);
                 self.0.insert(s, end);
                 return;
             }
         }
-        let mut end = id;
-        if let Some(&ne) = self.0.get(&(id + 1)) {
-            self.0.remove(&(id + 1));
-            end = ne;
-        }
+        let end = self.take_range_after(id);
         self.0.insert(id, end);
+    }
+
+    /// Removes the range starting right after `id`, if any, and returns where the merged
+    /// range ends (`id` itself otherwise). Record ids come from the evidence: `u64::MAX` is
+    /// possible and has no successor.
+    fn take_range_after(&mut self, id: u64) -> u64 {
+        id.checked_add(1)
+            .and_then(|next| self.0.remove(&next))
+            .unwrap_or(id)
     }
 
     fn contains(&self, id: u64) -> bool {
@@ -463,6 +464,19 @@ mod tests {
         assert!(!r.contains(2) && !r.contains(11) && !r.contains(0));
         assert_eq!(r.0.len(), 2);
         assert_eq!(r.max(), Some(10));
+    }
+
+    #[test]
+    fn id_ranges_at_the_top_of_u64() {
+        // Record ids are whatever the file says; found by the evtx fuzz target.
+        let mut r = IdRanges::default();
+        for id in [u64::MAX, u64::MAX - 1, u64::MAX, 3, u64::MAX - 3] {
+            r.insert(id);
+        }
+        assert!(r.contains(u64::MAX) && r.contains(u64::MAX - 1) && r.contains(3));
+        assert!(!r.contains(u64::MAX - 2));
+        assert_eq!(r.0.len(), 3);
+        assert_eq!(r.max(), Some(u64::MAX));
     }
 
     #[test]
